@@ -1,0 +1,1 @@
+"""Transport: one module per inbound source. Authenticate, parse, enqueue, answer; nothing more."""

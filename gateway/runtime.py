@@ -1,0 +1,87 @@
+"""Run the gateway as a process: ``serve`` (HTTP + embedded worker) or ``worker`` (worker alone).
+
+This is where settings become live objects: the store, the clients, the handler registry. The
+CLI calls these functions and nothing else, and tests can call them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import uvicorn
+
+from gateway import observability
+from gateway.app import AppOptions, create_app, worker_options
+from gateway.settings import Settings
+from gateway.store import open_store
+from gateway.worker import Handler, Worker
+from handlers import Ports, build_registry, load_plugins
+
+log = logging.getLogger("gateway.runtime")
+
+
+def build_handlers(settings: Settings) -> dict[str, Handler]:
+    """Every handler this process runs: the business flows, then any configured plugins."""
+    registry = build_registry(Ports())
+    registry.update(load_plugins(settings.gateway_handler_plugins))
+    return registry
+
+
+def serve(settings: Settings) -> None:
+    """HTTP on HOST:PORT, with the worker inside the same process unless disabled."""
+    app = create_app(
+        AppOptions.from_settings(settings, max_body_bytes=settings.gateway_max_body_bytes),
+        handlers=build_handlers(settings),
+    )
+    log.info("serving", extra={"host": settings.host, "port": settings.port})
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.gateway_shutdown_grace_seconds) + 5,
+    )
+
+
+def work(settings: Settings) -> None:
+    """Workers alone, for deployments with several replicas on one PostgreSQL."""
+    asyncio.run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    store = open_store(settings.database_url, pool_size=settings.gateway_worker_concurrency + 4)
+    try:
+        if settings.gateway_migrate_on_start:
+            await store.migrate()
+        worker = Worker(store.inbox, build_handlers(settings), worker_options(settings))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        stats_task = None
+        if settings.metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, addr=settings.host)
+            stats_task = asyncio.create_task(_refresh_inbox_gauges(store))
+        await worker.run()
+        if stats_task is not None:
+            stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stats_task
+    finally:
+        await store.aclose()
+
+
+async def _refresh_inbox_gauges(store: object) -> None:
+    from gateway.store import Store
+
+    assert isinstance(store, Store)
+    while True:
+        with contextlib.suppress(Exception):
+            observability.publish_inbox_stats(await store.inbox.stats())
+        await asyncio.sleep(10)

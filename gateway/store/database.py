@@ -1,0 +1,191 @@
+"""Connections to SQLite or PostgreSQL behind one small, synchronous-in-a-thread interface.
+
+Why synchronous drivers run on threads, rather than two async drivers: sqlite3 and psycopg 3
+both speak the DB-API, so every store operation is written once, as a plain function over a
+:class:`Transaction`, and runs unchanged on both stores. The event loop hands that function to
+a thread that owns a connection, so a slow query never blocks HTTP handling.
+
+SQLite gets exactly one connection and one thread: SQLite allows one writer at a time anyway,
+and serialising in-process avoids ``database is locked`` between our own threads (WAL mode
+still lets the CLI read from another process). PostgreSQL gets a psycopg pool and as many
+threads as pooled connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.store import queries
+from gateway.store.queries import Dialect
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refused the operation for reasons outside our control."""
+
+
+class Transaction:
+    """One open transaction; statements are named entries of ``queries.sql``."""
+
+    def __init__(self, cursor: Any, statements: Mapping[str, str]) -> None:
+        self._cursor = cursor
+        self._statements = statements
+
+    def execute(self, statement: str, /, **params: Any) -> int:
+        """Run a statement that returns no rows; return how many rows it changed."""
+        self._cursor.execute(self._statements[statement], params)
+        return int(self._cursor.rowcount)
+
+    def fetchone(self, statement: str, /, **params: Any) -> Row | None:
+        self._cursor.execute(self._statements[statement], params)
+        row = self._cursor.fetchone()
+        return None if row is None else dict(row)
+
+    def fetchall(self, statement: str, /, **params: Any) -> list[Row]:
+        self._cursor.execute(self._statements[statement], params)
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def execute_sql(self, sql: str) -> None:
+        """Raw SQL without parameters: migrations only."""
+        self._cursor.execute(sql)
+
+
+class Database(ABC):
+    """Where the gateway's durable state lives."""
+
+    dialect: Dialect
+
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"store-{self.dialect}")
+        self._statements = queries.load(self.dialect)
+
+    async def run(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` inside one transaction on a store thread: all of it commits, or none."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run_in_thread, work)
+
+    @abstractmethod
+    def _run_in_thread(self, work: Callable[[Transaction], T]) -> T: ...
+
+    @abstractmethod
+    def _close_in_thread(self) -> None: ...
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_in_thread)
+        self._executor.shutdown(wait=True)
+
+
+class SQLiteDatabase(Database):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(threads=1)
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.row_factory = sqlite3.Row
+            # WAL: readers (the CLI, /readyz) never block the writer. NORMAL sync: a commit
+            # survives a process crash; only an OS crash can lose the last transactions.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._connection = connection
+        return self._connection
+
+    def _run_in_thread(self, work: Callable[[Transaction], T]) -> T:
+        with self._lock:
+            try:
+                connection = self._connect()
+                # IMMEDIATE takes the write lock up front, so two processes sharing the file
+                # (serve + an operator's CLI) queue on busy_timeout instead of deadlocking.
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            try:
+                result = work(Transaction(connection.cursor(), self._statements))
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
+    def _close_in_thread(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class PostgresDatabase(Database):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        super().__init__(threads=pool_size)
+        from psycopg_pool import ConnectionPool
+
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=15)
+        self._opened = False
+        self._open_lock = threading.Lock()
+
+    def _ensure_open(self) -> None:
+        with self._open_lock:
+            if not self._opened:
+                self._pool.open(wait=True, timeout=15)
+                self._opened = True
+
+    def _run_in_thread(self, work: Callable[[Transaction], T]) -> T:
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import PoolTimeout
+
+        try:
+            self._ensure_open()
+            with self._pool.connection() as connection, connection.cursor(row_factory=dict_row) as cursor:
+                return work(Transaction(cursor, self._statements))
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(f"postgresql: {exc}") from exc
+
+    def _close_in_thread(self) -> None:
+        self._pool.close()
+
+
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``postgresql://…``."""
+    if url.startswith("sqlite:///"):
+        return SQLiteDatabase(url.removeprefix("sqlite:///") or ":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(url, pool_size=pool_size)
+    raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def split_script(sql: str) -> Iterable[str]:
+    """Statements of a migration file: split on ``;`` at line ends (our migrations keep it simple)."""
+    statement: list[str] = []
+    for line in sql.splitlines():
+        if line.lstrip().startswith("--"):
+            continue
+        statement.append(line)
+        if line.rstrip().endswith(";"):
+            text = "\n".join(statement).strip().rstrip(";")
+            if text:
+                yield text
+            statement = []
+    tail = "\n".join(statement).strip()
+    if tail:
+        yield tail

@@ -1,0 +1,165 @@
+-- Every SQL statement the gateway runs, by name. Parameters are :named.
+-- A block named "NAME@postgresql" (or "@sqlite") replaces NAME on that dialect only; keep
+-- those rare and the differences small.
+
+-- name: enqueue
+-- A repeated (source, dedupe_key) inserts nothing and returns no row: the caller learns the
+-- event was a duplicate without a second round trip.
+INSERT INTO inbox_events (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)
+VALUES (:source, :dedupe_key, :kind, :conversation_key, :payload, :now, :now)
+ON CONFLICT (source, dedupe_key) DO NOTHING
+RETURNING id;
+
+-- name: find_by_dedupe_key
+SELECT id FROM inbox_events WHERE source = :source AND dedupe_key = :dedupe_key;
+
+-- name: reap_expired_claims
+-- A worker that died holding a claim: its event goes back to pending, attempts unchanged.
+UPDATE inbox_events
+SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+WHERE state = 'running' AND lease_expires_at <= :now;
+
+-- name: claim_candidates
+-- The head of each conversation that nothing holds: the oldest event not yet finished,
+-- ready to run, with no earlier event still open (or dead and blocking) and no live lease.
+SELECT e.id, e.conversation_key
+FROM inbox_events e
+WHERE e.state = 'pending'
+  AND e.run_after <= :now
+  AND NOT EXISTS (
+        SELECT 1 FROM inbox_events ahead
+        WHERE ahead.conversation_key = e.conversation_key
+          AND ahead.id < e.id
+          AND (ahead.state IN ('pending', 'running') OR ahead.blocks_conversation = 1))
+  AND NOT EXISTS (
+        SELECT 1 FROM conversation_leases l
+        WHERE l.conversation_key = e.conversation_key AND l.lease_expires_at > :now)
+ORDER BY e.id
+LIMIT :limit;
+
+-- name: claim_candidates@postgresql
+-- Same as above; SKIP LOCKED lets replicas claim side by side without waiting on each other.
+SELECT e.id, e.conversation_key
+FROM inbox_events e
+WHERE e.state = 'pending'
+  AND e.run_after <= :now
+  AND NOT EXISTS (
+        SELECT 1 FROM inbox_events ahead
+        WHERE ahead.conversation_key = e.conversation_key
+          AND ahead.id < e.id
+          AND (ahead.state IN ('pending', 'running') OR ahead.blocks_conversation = 1))
+  AND NOT EXISTS (
+        SELECT 1 FROM conversation_leases l
+        WHERE l.conversation_key = e.conversation_key AND l.lease_expires_at > :now)
+ORDER BY e.id
+LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;
+
+-- name: take_conversation_lease
+-- Succeeds (returns a row) only if no one else holds a live lease on the conversation.
+INSERT INTO conversation_leases (conversation_key, lease_owner, lease_expires_at)
+VALUES (:conversation_key, :owner, :expires_at)
+ON CONFLICT (conversation_key) DO UPDATE
+SET lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at
+WHERE conversation_leases.lease_expires_at <= :now
+RETURNING conversation_key;
+
+-- name: claim_event
+UPDATE inbox_events
+SET state = 'running', attempts = attempts + 1, started_at = :now,
+    lease_owner = :owner, lease_expires_at = :expires_at
+WHERE id = :id AND state = 'pending'
+RETURNING id, source, dedupe_key, kind, conversation_key, payload, state, attempts,
+          received_at, run_after, last_error;
+
+-- name: extend_event_leases
+UPDATE inbox_events SET lease_expires_at = :expires_at
+WHERE lease_owner = :owner AND state = 'running';
+
+-- name: extend_conversation_leases
+UPDATE conversation_leases SET lease_expires_at = :expires_at WHERE lease_owner = :owner;
+
+-- name: release_conversation
+DELETE FROM conversation_leases WHERE conversation_key = :conversation_key AND lease_owner = :owner;
+
+-- name: finish_done
+UPDATE inbox_events
+SET state = 'done', finished_at = :now, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
+WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+
+-- name: finish_retry
+UPDATE inbox_events
+SET state = 'pending', run_after = :run_after, last_error = :error,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+
+-- name: finish_dead
+UPDATE inbox_events
+SET state = 'dead', finished_at = :now, last_error = :error, blocks_conversation = :blocks,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+
+-- name: record_attempt
+INSERT INTO inbox_attempts (event_id, attempt, worker, started_at, finished_at, outcome, error)
+VALUES (:event_id, :attempt, :worker, :started_at, :now, :outcome, :error);
+
+-- name: release_owned_events
+-- Graceful shutdown: hand unfinished claims back at once instead of waiting for the lease.
+UPDATE inbox_events
+SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner = :owner AND state = 'running';
+
+-- name: release_owned_conversations
+DELETE FROM conversation_leases WHERE lease_owner = :owner;
+
+-- name: list_events
+SELECT id, source, dedupe_key, kind, conversation_key, state, attempts, received_at, run_after,
+       finished_at, last_error, blocks_conversation
+FROM inbox_events
+WHERE (CAST(:state AS TEXT) IS NULL OR state = :state)
+  AND (CAST(:conversation_key AS TEXT) IS NULL OR conversation_key = :conversation_key)
+ORDER BY id
+LIMIT :limit;
+
+-- name: get_event
+SELECT id, source, dedupe_key, kind, conversation_key, payload, state, attempts, received_at,
+       run_after, started_at, finished_at, lease_owner, lease_expires_at, last_error,
+       blocks_conversation
+FROM inbox_events WHERE id = :id;
+
+-- name: list_attempts
+SELECT attempt, worker, started_at, finished_at, outcome, error
+FROM inbox_attempts WHERE event_id = :id ORDER BY started_at, attempt;
+
+-- name: retry_dead_event
+-- An operator's retry: a fresh budget of attempts, ready now.
+UPDATE inbox_events
+SET state = 'pending', attempts = 0, run_after = :now, finished_at = NULL, blocks_conversation = 0
+WHERE id = :id AND state = 'dead'
+RETURNING id;
+
+-- name: retry_all_dead
+UPDATE inbox_events
+SET state = 'pending', attempts = 0, run_after = :now, finished_at = NULL, blocks_conversation = 0
+WHERE state = 'dead'
+RETURNING id;
+
+-- name: drop_event
+-- Dropping keeps the row (so the dedupe key still swallows redeliveries) but marks it done.
+UPDATE inbox_events
+SET state = 'done', finished_at = :now, blocks_conversation = 0,
+    last_error = COALESCE(last_error, '') || ' [dropped by operator]'
+WHERE id = :id AND state IN ('pending', 'dead')
+RETURNING id;
+
+-- name: count_by_state
+SELECT state, COUNT(*) AS n FROM inbox_events GROUP BY state;
+
+-- name: oldest_pending
+SELECT MIN(received_at) AS oldest FROM inbox_events WHERE state IN ('pending', 'running');
+
+-- name: applied_migrations
+SELECT version FROM schema_migrations ORDER BY version;
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :name, :now);

@@ -1,0 +1,228 @@
+"""The worker: claims events, runs their handlers, and decides what a failure means.
+
+Order and exclusivity come from the store (a claim takes only the head of a conversation and a
+lease on the conversation), so any number of workers, in one process or many, can run side by
+side. This module adds the parts that live in one process: bounded concurrency, a heartbeat
+that keeps leases alive while handlers run, the retry/dead-letter decision, and a graceful stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from gateway import observability as obs
+from gateway.errors import PermanentError, RetryableError
+from gateway.events import Event
+from gateway.retry import RetryPolicy
+from gateway.store.inbox import Inbox
+
+log = logging.getLogger("gateway.worker")
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 8
+    lease_seconds: float = 60.0
+    handler_timeout: float = 300.0
+    poll_seconds: float = 0.5
+    shutdown_grace: float = 20.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def worker_name() -> str:
+    """Unique per process start: ``host:pid:random``, so a restarted process never inherits leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        inbox: Inbox,
+        handlers: Mapping[str, Handler],
+        options: WorkerOptions | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.handlers = dict(handlers)
+        self.options = options or WorkerOptions()
+        self.name = name or worker_name()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        inbox.on_enqueue(self._wake.set)
+
+    def stop(self) -> None:
+        """Stop claiming; :meth:`run` then finishes or releases in-flight work and returns."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and handle events until :meth:`stop` is called."""
+        log.info("worker started", extra={"worker": self.name, "concurrency": self.options.concurrency})
+        heartbeat = asyncio.create_task(self._heartbeat(), name=f"heartbeat {self.name}")
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                claimed = await self._claim_some()
+                free = self.options.concurrency - len(self._in_flight)
+                if claimed and free > 0:
+                    continue  # there may be more ready right now
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
+        finally:
+            await self._shut_down()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            log.info("worker stopped", extra={"worker": self.name})
+
+    async def run_until_idle(self, *, settle: float = 0.05, limit: float = 60.0) -> None:
+        """Handle events until none is running and none is ready (tests and ``demo``)."""
+        deadline = time.monotonic() + limit
+        idle_since: float | None = None
+        while time.monotonic() < deadline:
+            claimed = await self._claim_some()
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED, timeout=settle)
+                idle_since = None
+            elif claimed == 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= settle:
+                    return
+                await asyncio.sleep(settle / 5)
+        raise TimeoutError(f"worker still busy after {limit} s")
+
+    async def _claim_some(self) -> int:
+        free = self.options.concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        try:
+            events = await self.inbox.claim(self.name, free, self.options.lease_seconds)
+        except Exception:
+            log.exception("claiming events failed; will try again", extra={"worker": self.name})
+            return 0
+        for event in events:
+            task = asyncio.create_task(self._handle(event), name=f"event {event.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._on_done)
+        return len(events)
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wake.set()
+
+    async def _handle(self, event: Event) -> None:
+        started = time.time()
+        try:
+            outcome = await self._run_and_record(event, started)
+        except Exception:
+            # The outcome could not be written (store unreachable). The claim's lease expires and
+            # the event runs again; handlers are idempotent, so that is safe.
+            log.exception("could not record the outcome; the event will run again", extra=_fields(event))
+            return
+        finally:
+            obs.HANDLER_SECONDS.labels(kind=event.kind).observe(time.time() - started)
+        log.info(
+            "event handled",
+            extra={**_fields(event), "outcome": outcome, "seconds": round(time.time() - started, 4)},
+        )
+
+    async def _run_and_record(self, event: Event, started: float) -> str:
+        try:
+            await self._run_handler(event)
+        except RetryableError as exc:
+            return await self._retry_or_bury(event, started, exc, exc.retry_after)
+        except PermanentError as exc:
+            await self._bury(event, started, _describe(exc), blocks=exc.block_conversation)
+            return "dead"
+        except TimeoutError as exc:
+            return await self._retry_or_bury(event, started, exc, None)
+        except Exception as exc:  # a bug or an unclassified failure: retry, loudly
+            log.exception("handler raised an unexpected error", extra=_fields(event))
+            return await self._retry_or_bury(event, started, exc, None)
+        if not await self.inbox.complete(event, self.name, started):
+            log.warning(
+                "lease lost before completion; another worker took the event over", extra=_fields(event)
+            )
+        obs.EVENTS_PROCESSED.labels(kind=event.kind).inc()
+        return "done"
+
+    async def _run_handler(self, event: Event) -> None:
+        handler = self.handlers.get(event.kind)
+        if handler is None:
+            raise PermanentError(f"no handler is registered for kind {event.kind!r}")
+        async with asyncio.timeout(self.options.handler_timeout):
+            await handler(event)
+
+    async def _retry_or_bury(
+        self, event: Event, started: float, exc: BaseException, hint: float | None
+    ) -> str:
+        error = _describe(exc)
+        policy = self.options.policy
+        if policy.exhausted(event.attempts):
+            await self._bury(
+                event, started, f"gave up after {event.attempts} attempts: {error}", blocks=False
+            )
+            return "dead"
+        delay = policy.delay(event.attempts, at_least=hint)
+        await self.inbox.retry_later(event, self.name, started, delay, error)
+        obs.EVENTS_RETRIED.labels(kind=event.kind).inc()
+        log.warning(
+            "event will be retried", extra={**_fields(event), "delay": round(delay, 3), "error": error}
+        )
+        return "retry"
+
+    async def _bury(self, event: Event, started: float, error: str, *, blocks: bool) -> None:
+        await self.inbox.dead_letter(event, self.name, started, error, blocks=blocks)
+        obs.EVENTS_DEAD.labels(kind=event.kind).inc()
+        log.error("event dead-lettered", extra={**_fields(event), "error": error, "blocks": blocks})
+
+    async def _heartbeat(self) -> None:
+        interval = self.options.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if self._in_flight:
+                try:
+                    await self.inbox.heartbeat(self.name, self.options.lease_seconds)
+                except Exception:
+                    log.exception("lease heartbeat failed", extra={"worker": self.name})
+
+    async def _shut_down(self) -> None:
+        if self._in_flight:
+            log.info("finishing in-flight events", extra={"worker": self.name, "count": len(self._in_flight)})
+            await asyncio.wait(set(self._in_flight), timeout=self.options.shutdown_grace)
+        for task in list(self._in_flight):
+            task.cancel()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        try:
+            await self.inbox.release_all(self.name)
+        except Exception:
+            log.exception(
+                "could not release claims; they expire with their lease", extra={"worker": self.name}
+            )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, (RetryableError, PermanentError)) else f"{type(exc).__name__}: {text}"
+
+
+def _fields(event: Event) -> dict[str, object]:
+    return {
+        "event_id": event.id,
+        "kind": event.kind,
+        "conversation": event.conversation_key,
+        "attempt": event.attempts,
+    }

@@ -1,0 +1,34 @@
+"""A complete, fake gateway environment for tests that start real ``tim-gateway`` processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+FAKE_SECRETS = {
+    "TIM_SECRET_KEY": "tim-secret-3f9a1c7e5b2d4",
+    "TIM_CALLBACK_TOKEN": "callback-token-8e1f2a9c",
+    "SF_CLIENT_SECRET": "sf-client-secret-71c3e0b4",
+}
+
+BASE_ENVIRONMENT = {
+    "TIM_SDKAPPID": "1400000001",
+    "TIM_ADMIN_IDENTIFIER": "administrator",
+    "SF_INSTANCE_URL": "https://example.my.salesforce.com",
+    "SF_CLIENT_ID": "3MVG9-test-client-id",
+    "SF_ORG_ID": "00D000000000001AAA",
+    **FAKE_SECRETS,
+}
+
+
+def gateway_environment(**overrides: str) -> dict[str, str]:
+    """os.environ minus anything GATEWAY-ish from the developer's shell, plus a valid configuration."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TIM_", "SF_", "GATEWAY_", "DATABASE_URL"))}
+    return {**keep, **BASE_ENVIRONMENT, "PYTHONPATH": str(PROJECT_ROOT), **overrides}
+
+
+def gateway_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gateway.cli", *args]
