@@ -111,7 +111,7 @@ def create_app(
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """A bug must not leak a stack trace to the caller; the log keeps it for us."""
-    log.error("unhandled error", exc_info=exc)
+    log.error("unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)})
     return JSONResponse(
         {"error": "internal_error", "detail": "the gateway failed; see its logs"}, status_code=500
     )

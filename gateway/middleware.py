@@ -34,6 +34,8 @@ class RequestIdMiddleware:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         current = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id.set(current)
+        # Also on the request's state: Starlette's outermost error handler runs after we reset.
+        scope.setdefault("state", {})["request_id"] = current
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

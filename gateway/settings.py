@@ -159,7 +159,9 @@ class Settings(StoreSettings):
         """Every secret's plain value, so the log redactor can scrub them if one ever slips through."""
         secrets = [self.tim_secret_key, self.tim_callback_token, *self.gateway_api_keys]
         secrets += [s for s in (self.sf_client_secret, self.sf_outbound_secret) if s is not None]
-        return [s.get_secret_value() for s in secrets if s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
+        database_password = urlsplit(self.database_url).password
+        return [*values, database_password] if database_password else values
 
 
 def _split_csv(value: object) -> object:

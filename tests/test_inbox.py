@@ -172,3 +172,10 @@ async def test_the_store_reports_ready_only_once_migrated(database_url: str) -> 
         assert await fresh.is_ready()
     finally:
         await fresh.aclose()
+
+
+async def test_a_dropped_event_still_swallows_its_redeliveries(store: Store) -> None:
+    first = await store.inbox.enqueue("salesforce", "04l1", "case.closed", "500A", {})
+    assert await store.inbox.drop(first.id)
+    again = await store.inbox.enqueue("salesforce", "04l1", "case.closed", "500A", {})
+    assert not again.created and again.id == first.id

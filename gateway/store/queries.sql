@@ -129,7 +129,7 @@ FROM inbox_events WHERE id = :id;
 
 -- name: list_attempts
 SELECT attempt, worker, started_at, finished_at, outcome, error
-FROM inbox_attempts WHERE event_id = :id ORDER BY started_at, attempt;
+FROM inbox_attempts WHERE event_id = :id ORDER BY id;
 
 -- name: retry_dead_event
 -- An operator's retry: a fresh budget of attempts, ready now.

@@ -40,13 +40,16 @@ CREATE TABLE conversation_leases (
 );
 
 -- What happened on each attempt, for `tim-gateway events show`.
+-- An operator's retry starts the count again, so (event_id, attempt) may repeat; id orders them.
 CREATE TABLE inbox_attempts (
+    id                  {{id_pk}},
     event_id            BIGINT NOT NULL REFERENCES inbox_events (id) ON DELETE CASCADE,
     attempt             INTEGER NOT NULL,
     worker              TEXT NOT NULL,
     started_at          DOUBLE PRECISION NOT NULL,
     finished_at         DOUBLE PRECISION NOT NULL,
     outcome             TEXT NOT NULL CHECK (outcome IN ('done', 'retry', 'dead', 'released')),
-    error               TEXT,
-    PRIMARY KEY (event_id, attempt, worker)
+    error               TEXT
 );
+
+CREATE INDEX inbox_attempts_by_event ON inbox_attempts (event_id, id);

@@ -1,0 +1,136 @@
+"""The HTTP shell: health, readiness, metrics, request ids, body limits, no stack traces."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.app import AppOptions, create_app
+from gateway.events import Event
+from gateway.observability import configure_logging
+from gateway.store import Store
+from gateway.worker import WorkerOptions
+
+pytestmark = pytest.mark.anyio
+
+
+async def echo_length(request: Request) -> Response:
+    return JSONResponse({"bytes": len(await request.body())})
+
+
+async def explode(request: Request) -> Response:
+    raise RuntimeError("internal detail that must not leak")
+
+
+async def enqueue(request: Request) -> Response:
+    store: Store = request.app.state.store
+    result = await store.inbox.enqueue("test", request.query_params["key"], "test.kind", "case", {})
+    return JSONResponse({"id": result.id, "created": result.created})
+
+
+def _client(app: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://gateway")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    handled: list[int] = []
+
+    async def handler(event: Event) -> None:
+        handled.append(event.id)
+
+    options = AppOptions(
+        database_url=database_url,
+        max_body_bytes=2048,
+        worker=WorkerOptions(poll_seconds=0.05),
+        extra_routes=[Route("/echo", echo_length, methods=["POST"]), Route("/explode", explode),
+                      Route("/enqueue", enqueue, methods=["POST"])],
+    )
+    app = create_app(options, handlers={"test.kind": handler})
+    async with app.router.lifespan_context(app), _client(app) as http:
+        yield http
+
+
+async def test_healthz_says_the_process_is_alive(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_readyz_says_ready_once_the_store_is_migrated(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -> None:
+    app = create_app(AppOptions(database_url=f"sqlite:///{tmp_path}/empty.db", migrate_on_start=False,
+                                embedded_worker=False))
+    async with app.router.lifespan_context(app), _client(app) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 503 and response.json()["status"] == "not ready"
+
+
+async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(client: httpx.AsyncClient) -> None:
+    await client.post("/enqueue?key=m1")
+    for _ in range(50):  # the embedded worker handles it
+        body = (await client.get("/metrics")).text
+        if 'gateway_events_processed_total{kind="test.kind"}' in body:
+            break
+    assert 'gateway_inbox_events{state="pending"}' in body
+    assert "gateway_oldest_pending_event_age_seconds" in body
+    assert 'gateway_events_processed_total{kind="test.kind"}' in body
+    assert "gateway_handler_duration_seconds_bucket" in body
+
+
+async def test_every_response_carries_a_request_id_and_keeps_a_callers_plain_one(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 32
+    kept = await client.get("/healthz", headers={"X-Request-ID": "trace-123"})
+    assert kept.headers["x-request-id"] == "trace-123"
+    replaced = await client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert replaced.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_a_body_within_the_limit_is_accepted(client: httpx.AsyncClient) -> None:
+    response = await client.post("/echo", content=b"x" * 2048)
+    assert response.status_code == 200 and response.json() == {"bytes": 2048}
+
+
+async def test_a_declared_oversized_body_gets_a_clear_413(client: httpx.AsyncClient) -> None:
+    response = await client.post("/echo", content=b"x" * 2049)
+    assert response.status_code == 413
+    assert response.json() == {"error": "payload_too_large", "detail": "request body exceeds 2048 bytes"}
+
+
+async def test_a_streamed_oversized_body_is_cut_off_with_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"y" * 1000
+
+    response = await client.post("/echo", content=chunks())
+    assert response.status_code == 413
+
+
+async def test_a_bug_answers_500_without_a_stack_trace(client: httpx.AsyncClient) -> None:
+    response = await client.get("/explode")
+    assert response.status_code == 500
+    assert "internal detail" not in response.text and "Traceback" not in response.text
+
+
+async def test_log_lines_are_json_and_carry_the_request_id(client: httpx.AsyncClient) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", [], stream=stream)
+    try:
+        await client.get("/explode", headers={"X-Request-ID": "req-42"})
+    finally:
+        logging.getLogger().handlers.clear()
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [error] = [entry for entry in entries if entry["message"] == "unhandled error"]
+    assert error["request_id"] == "req-42" and error["level"] == "error"

@@ -1,0 +1,103 @@
+"""Configuration: a missing or malformed variable stops start-up with one clear line; secrets never show."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+
+import pytest
+
+from gateway import settings
+from gateway.errors import ConfigurationError
+from gateway.observability import configure_logging
+from tests.support.environment import BASE_ENVIRONMENT, FAKE_SECRETS, gateway_command, gateway_environment
+
+REQUIRED = ["TIM_SDKAPPID", "TIM_SECRET_KEY", "TIM_ADMIN_IDENTIFIER", "TIM_CALLBACK_TOKEN",
+            "SF_INSTANCE_URL", "SF_CLIENT_ID", "SF_ORG_ID"]
+
+
+@pytest.mark.parametrize("variable", REQUIRED)
+def test_each_required_variable_missing_is_named_in_one_line(variable: str) -> None:
+    environment = {k: v for k, v in BASE_ENVIRONMENT.items() if k != variable}
+    with pytest.raises(ConfigurationError) as raised:
+        settings.load(settings.Settings, environment)
+    message = str(raised.value)
+    assert message.count("\n") == 0
+    assert message.startswith(f"configuration error: {variable} is required")
+
+
+@pytest.mark.parametrize("variable", ["TIM_SDKAPPID", "SF_ORG_ID"])
+def test_a_missing_variable_makes_the_command_exit_non_zero_with_that_one_line(variable: str) -> None:
+    environment = gateway_environment()
+    del environment[variable]
+    finished = subprocess.run(gateway_command("config", "check"), env=environment, capture_output=True,
+                              text=True, timeout=60, check=False)
+    assert finished.returncode == 2
+    assert finished.stderr.strip().splitlines() == [finished.stderr.strip()]
+    assert variable in finished.stderr
+
+
+def test_neither_salesforce_flow_configured_names_both_options() -> None:
+    environment = {k: v for k, v in BASE_ENVIRONMENT.items() if k != "SF_CLIENT_SECRET"}
+    with pytest.raises(ConfigurationError, match="SF_CLIENT_SECRET .* or SF_JWT_PRIVATE_KEY_FILE with SF_JWT_USERNAME"):
+        settings.load(settings.Settings, environment)
+
+
+def test_a_malformed_value_is_named_without_echoing_it() -> None:
+    environment = {**BASE_ENVIRONMENT, "TIM_SDKAPPID": "not-a-number-s3cret"}
+    with pytest.raises(ConfigurationError) as raised:
+        settings.load(settings.Settings, environment)
+    assert "TIM_SDKAPPID is malformed" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_an_api_version_older_than_65_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigurationError, match="SF_API_VERSION is malformed: must be 65.0 or later"):
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_API_VERSION": "59.0"})
+
+
+def test_store_commands_need_no_credentials() -> None:
+    loaded = settings.load(settings.StoreSettings, {"DATABASE_URL": "sqlite:///x.db"})
+    assert loaded.database_url == "sqlite:///x.db" and loaded.gateway_worker_concurrency == 8
+
+
+def test_lists_are_comma_separated() -> None:
+    loaded = settings.load(settings.Settings, {**BASE_ENVIRONMENT, "GATEWAY_API_KEYS": "k-one-1, k-two-2",
+                                                "GATEWAY_ALLOWED_ORIGINS": "https://a.example,https://b.example"})
+    assert [k.get_secret_value() for k in loaded.gateway_api_keys] == ["k-one-1", "k-two-2"]
+    assert loaded.gateway_allowed_origins == ["https://a.example", "https://b.example"]
+
+
+def test_config_check_prints_the_effective_configuration_with_secrets_masked() -> None:
+    environment = gateway_environment(DATABASE_URL="postgresql://gw:db-password-55@db.internal/gw")
+    finished = subprocess.run(gateway_command("config", "check"), env=environment, capture_output=True,
+                              text=True, timeout=60, check=True)
+    assert "TIM_SDKAPPID" in finished.stdout and "1400000001" in finished.stdout
+    assert "configuration OK" in finished.stdout
+    for secret in [*FAKE_SECRETS.values(), "db-password-55"]:
+        assert secret not in finished.stdout + finished.stderr
+    assert "postgresql://gw:********@db.internal/gw" in finished.stdout
+
+
+def test_a_secret_that_reaches_a_log_line_is_redacted() -> None:
+    loaded = settings.load(settings.Settings, BASE_ENVIRONMENT)
+    stream = io.StringIO()
+    configure_logging("INFO", loaded.secret_values(), stream=stream)
+    try:
+        log = logging.getLogger("gateway.test")
+        log.info("calling with key %s", FAKE_SECRETS["TIM_SECRET_KEY"])
+        log.warning("token in an extra field", extra={"token": FAKE_SECRETS["TIM_CALLBACK_TOKEN"]})
+        try:
+            raise RuntimeError(f"remote echoed {FAKE_SECRETS['SF_CLIENT_SECRET']}")
+        except RuntimeError:
+            log.exception("failure")
+    finally:
+        logging.getLogger().handlers.clear()
+    output = stream.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert len(lines) == 3
+    for secret in FAKE_SECRETS.values():
+        assert secret not in output
+    assert "[redacted]" in lines[0]["message"] and lines[1]["token"] == "[redacted]"
