@@ -1,0 +1,1 @@
+"""Clients for the outside world (Tencent IM, Salesforce): auth caches, timeouts, error mapping."""
