@@ -1,0 +1,127 @@
+"""The emulated org as one object: its users, data, tokens, faults and outbound sender.
+
+Every write to a Case — through REST or the admin API — goes through
+:meth:`SalesforceEmulator.update_case`, the one place that runs assignment rules and fires
+the two record-triggered outbound messages (owner changed; closed), like the org's Flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import httpx
+
+from emulators.faults import Faults
+
+from . import fields, ids
+from . import rest_errors as err
+from .config import CASE_CLOSED, OWNER_CHANGED, TRIGGERS, SalesforceEmulatorConfig
+from .directory import Directory
+from .outbound import OutboundSender
+from .outbound_xml import render_notifications
+from .records import Record, Records
+from .tokens import TokenStore
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SalesforceEmulator:
+    """State behind the emulator app (``app.state.emulator``)."""
+
+    def __init__(self, config: SalesforceEmulatorConfig, *, http: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.ids = ids.IdFactory(config.id_seed)
+        self.faults = Faults()
+        self.directory = Directory(self.ids)
+        self.tokens = TokenStore(config.org_id, config.token_lifetime)
+        self.records = Records(self.ids)
+        self.api_usage = 0
+        # Tests may replace the clock to reproduce a sample's timestamps.
+        self.clock: Callable[[], datetime] = _utcnow
+        self.action_ids = {t: config.action_ids.get(t) or self.ids.new(ids.ACTION) for t in TRIGGERS}
+        self.integration_user = self.directory.add_user(
+            "Integration User", config.jwt_username, config.jwt_username, is_integration=True
+        )
+        self.admin_user = self.directory.add_user(
+            "Emulator Admin", "admin@emulator.example.com", "admin@emulator.example.com"
+        )
+        self.support_queue = self.directory.add_queue("Support Queue", "Support_Queue")
+        # Where assignment rules put a Case (Sforce-Auto-Assign TRUE).
+        self.assignment_owner_id = self.support_queue.id
+        self.outbound = OutboundSender(
+            config.outbound,
+            render=self.render_outbound,
+            new_id=lambda: self.ids.new(ids.NOTIFICATION),
+            faults=self.faults,
+            http=http,
+        )
+
+    def now(self) -> datetime:
+        """Record timestamps have whole seconds, like every real capture (``.000Z``) [P]."""
+        return self.clock().astimezone(UTC).replace(microsecond=0)
+
+    @property
+    def public_url(self) -> str:
+        return (self.config.instance_url or "https://emulator.my.salesforce.com").rstrip("/")
+
+    # ---- Case writes ------------------------------------------------------------------
+    def create_case(self, body: Mapping[str, object], *, user_id: str, auto_assign: bool) -> Record:
+        """Insert a Case. Flows fire on update only, so a create sends no outbound message."""
+        values = fields.check_write("Case", fields.CASE, body)
+        self._check_owner(values)
+        owner = self.assignment_owner_id if auto_assign else str(values.get("OwnerId") or user_id)
+        return self.records.new_case(values, owner_id=owner, user_id=user_id, now=self.now())
+
+    def update_case(
+        self, case_id: str, body: Mapping[str, object], *, user_id: str, auto_assign: bool
+    ) -> Record:
+        """Update a Case; assignment rules may change the owner (salesforce.md §3.3)."""
+        case = self.records.case(case_id)
+        if case is None:
+            raise err.not_found()
+        values = fields.check_write("Case", fields.CASE, body)
+        self._check_owner(values)
+        if auto_assign:
+            # [U] we let the rule win over an OwnerId in the same request.
+            values["OwnerId"] = self.assignment_owner_id
+        owner_before, closed_before = case["OwnerId"], bool(case["IsClosed"])
+        self.records.update_case(case, values, user_id=user_id, now=self.now())
+        if case["OwnerId"] != owner_before:
+            self.outbound.enqueue(OWNER_CHANGED, case["Id"])
+        if case["IsClosed"] and not closed_before:
+            self.outbound.enqueue(CASE_CLOSED, case["Id"])
+        return case
+
+    def change_owner(self, case_id: str, owner_id: str, *, by: str | None = None) -> Record:
+        """An agent or admin reassigns the Case in the UI (no assignment rules)."""
+        return self.update_case(
+            case_id, {"OwnerId": owner_id}, user_id=by or self.admin_user.id, auto_assign=False
+        )
+
+    def close_case(self, case_id: str, *, status: str = "Closed", by: str | None = None) -> Record:
+        return self.update_case(
+            case_id, {"Status": status}, user_id=by or self.admin_user.id, auto_assign=False
+        )
+
+    def _check_owner(self, values: Mapping[str, object]) -> None:
+        if "OwnerId" in values and not self.directory.is_owner(str(values["OwnerId"])):
+            raise err.bad_reference("OwnerId")
+
+    # ---- Outbound ---------------------------------------------------------------------
+    def render_outbound(self, trigger: str, items: list[tuple[str, str]]) -> bytes:
+        """Build the envelope at send time from the records' current state."""
+        org15 = self.config.org_id[:15]
+        version = self.config.outbound_api_version
+        return render_notifications(
+            org_id=self.config.org_id,
+            action_id=self.action_ids[trigger],
+            enterprise_url=f"{self.public_url}/services/Soap/c/{version}/{org15}",
+            partner_url=f"{self.public_url}/services/Soap/u/{version}/{org15}",
+            # [U] a record deleted before sending: "the notification contains no data"; we
+            # send the Id alone (no delete endpoint exists here, so this is theoretical).
+            notifications=[(nid, self.records.cases.get(rid) or {"Id": rid}) for nid, rid in items],
+            fields=self.config.outbound_fields.get(trigger, ()),
+        )

@@ -1,0 +1,104 @@
+"""Salesforce REST error bodies: a JSON array of ``{message, errorCode, fields}``.
+
+Every failure the emulator reports goes through :class:`ApiError`, so the shape stays the one
+in ``samples/salesforce/rest/`` (and ``fields`` is left out where the real service leaves it
+out, e.g. INVALID_SESSION_ID and INVALID_FIELD).
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+# errorCode -> (HTTP status, message) for errors the emulator raises by fault injection.
+# [U] UNABLE_TO_LOCK_ROW's status is not documented (salesforce.md §5.8); a DML error on a
+# single-record REST call comes back as 400, so that is what we send.
+FAULT_ERRORS: dict[str, tuple[int, str]] = {
+    "REQUEST_LIMIT_EXCEEDED": (403, "TotalRequests Limit exceeded."),
+    "UNABLE_TO_LOCK_ROW": (400, "unable to obtain exclusive access to this record or 1 records"),
+    "UNKNOWN_EXCEPTION": (
+        500,
+        "An unexpected error occurred. Please include this ErrorId if you contact support: "
+        "1234567890-12345 (-1234567890)",
+    ),
+    # [U] the body of a 503 from Salesforce is not captured; this follows the REST shape.
+    "SERVER_UNAVAILABLE": (503, "Server is unavailable"),
+    "INVALID_SESSION_ID": (401, "Session expired or invalid"),
+    "INSUFFICIENT_ACCESS": (403, "insufficient access rights on object id"),
+}
+
+
+class ApiError(Exception):
+    """One REST error; rendered as ``[{"message", "errorCode"[, "fields"]}]``."""
+
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        body: dict[str, object] = {"message": self.message, "errorCode": self.code}
+        if self.fields is not None:
+            body["fields"] = self.fields
+        return JSONResponse([body], status_code=self.status, headers=headers)
+
+
+def invalid_session() -> ApiError:
+    """401 for a missing, unknown or expired bearer token (no ``fields`` key, like the sample)."""
+    return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def not_found(message: str = "The requested resource does not exist") -> ApiError:
+    return ApiError(404, "NOT_FOUND", message)
+
+
+def fault(code: str) -> ApiError:
+    """The error an injected fault code stands for; unknown codes become 400s."""
+    status, message = FAULT_ERRORS.get(code, (400, code.replace("_", " ").lower()))
+    fields: list[str] | None = None if status in (401, 403, 500, 503) else []
+    return ApiError(status, code, message, fields)
+
+
+def read_only(field: str) -> ApiError:
+    return ApiError(
+        400,
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        f"Unable to create/update fields: {field}. Please check the security settings of this "
+        "field and verify that it is read/write for your profile or permission set.",
+        [field],
+    )
+
+
+def no_such_field(field: str, sobject: str) -> ApiError:
+    return ApiError(400, "INVALID_FIELD", f"No such column '{field}' on sobject of type {sobject}")
+
+
+def required_missing(fields: list[str]) -> ApiError:
+    return ApiError(
+        400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(fields)}]", fields
+    )
+
+
+def too_long(field: str, label: str, value: str, limit: int) -> ApiError:
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    return ApiError(
+        400, "STRING_TOO_LONG", f"{label}: data value too large: {shown} (max length={limit})", [field]
+    )
+
+
+def bad_picklist(field: str, value: object) -> ApiError:
+    return ApiError(
+        400,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        f"{field}: bad value for restricted picklist field: {value}",
+        [field],
+    )
+
+
+def malformed_id(field: str, label: str, value: object) -> ApiError:
+    return ApiError(400, "MALFORMED_ID", f"{label}: id value of incorrect type: {value}", [field])
+
+
+def bad_reference(field: str) -> ApiError:
+    return ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [field])

@@ -1,0 +1,280 @@
+"""The gateway's async Salesforce REST client: Cases, comments, files, users, agent tokens.
+
+Why not simple-salesforce (salesforce.md §3.2): it is synchronous (built on ``requests``), has
+no timeout on ``create``/``update``, its ``SFType`` calls re-authenticate in an unbounded
+loop on repeated 401s, and it offers no transport seam to plug an in-process emulator into.
+This client is built on ``httpx.AsyncClient`` instead: tests hand in
+``httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))``; simple-salesforce stays
+in the test suite as an independent witness that the emulator speaks real Salesforce.
+
+Rules it keeps:
+- a timeout on every call (also enforced around the transport, which may ignore httpx's);
+- on 401 INVALID_SESSION_ID: refresh the token once (single-flight) and retry once; a second
+  401 in the same call is an error, never a loop;
+- REQUEST_LIMIT_EXCEEDED, UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE, 5xx, network errors and
+  timeouts → :class:`RetryableError`; other 4xx → :class:`PermanentError` with errorCode and
+  message; tokens and secrets never appear in errors or logs;
+- ``Sforce-Auto-Assign: FALSE`` on every update, so a PATCH never reassigns a Case (§3.3);
+- CaseComment bodies are at most 4,000 UTF-8 bytes (:func:`split_comment` makes chunks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, Self
+
+import httpx
+
+from gateway.errors import PermanentError, RetryableError
+
+from .salesforce_auth import TokenProvider
+from .salesforce_types import (
+    InvalidUserToken,
+    SalesforceApiError,
+    SalesforceRetryableError,
+    SalesforceUser,
+    UserInfo,
+    map_error,
+    same_id,
+)
+
+__all__ = [
+    "InvalidUserToken",
+    "SalesforceApiError",
+    "SalesforceClient",
+    "SalesforceRetryableError",
+    "SalesforceUser",
+    "UserInfo",
+    "same_id",
+    "split_comment",
+]
+
+log = logging.getLogger("gateway.clients.salesforce")
+
+COMMENT_MAX_BYTES = 4000
+BASE64_MAX_CHARS = 37_500_000  # JSON/base64 ContentVersion upload limit (§3.4)
+_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
+def split_comment(text: str, limit: int = COMMENT_MAX_BYTES) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` UTF-8 bytes, preferring line breaks.
+
+    Chunks never cut a character in two and join back to ``text`` exactly; a chunk ends
+    after the last newline that fits, or at the last whole character when none does.
+    An empty text gives no chunks.
+    """
+    if limit < 4:
+        raise ValueError("limit must hold at least one UTF-8 character (4 bytes)")
+    data = text.encode("utf-8")
+    chunks: list[str] = []
+    start = 0
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # never end inside a multi-byte character
+            cut -= 1
+        newline = data.rfind(b"\n", start, cut)
+        if newline >= start:
+            cut = newline + 1
+        chunks.append(data[start:cut].decode("utf-8"))
+        start = cut
+    if start < len(data):
+        chunks.append(data[start:].decode("utf-8"))
+    return chunks
+
+
+class SalesforceClient:
+    """Async REST client for one org; share one instance per process (tokens are cached)."""
+
+    def __init__(
+        self,
+        instance_url: str,
+        client_id: str,
+        *,
+        client_secret: str | None = None,
+        jwt_private_key: str | None = None,
+        jwt_username: str | None = None,
+        login_url: str = "https://login.salesforce.com",
+        api_version: str = "65.0",
+        auto_assign_on_create: bool = True,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._instance = instance_url.rstrip("/")
+        self._base = f"{self._instance}/services/data/v{api_version}"
+        self._auto_assign = auto_assign_on_create
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient()
+        self._timeout = timeout
+        self._auth = TokenProvider(
+            http=self._http,
+            token_url=f"{self._instance}/services/oauth2/token",
+            client_id=client_id,
+            client_secret=client_secret,
+            jwt_private_key=jwt_private_key,
+            jwt_username=jwt_username,
+            login_url=login_url,
+            timeout=timeout,
+        )
+        self.api_usage: str | None = None  # last Sforce-Limit-Info, e.g. "api-usage=18/100000"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    # ---- operations -------------------------------------------------------------------
+    async def create_case(self, fields: Mapping[str, object]) -> str:
+        """Create a Case; assignment rules run when ``auto_assign_on_create`` (§3.3)."""
+        headers = {"Sforce-Auto-Assign": "TRUE" if self._auto_assign else "FALSE"}
+        response = await self._call("POST", "/sobjects/Case", json=dict(fields), headers=headers)
+        return _created_id(response)
+
+    async def get_case(self, case_id: str) -> dict[str, Any]:
+        response = await self._call("GET", f"/sobjects/Case/{_checked_id(case_id)}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def update_case(self, case_id: str, fields: Mapping[str, object]) -> None:
+        """PATCH a Case without running assignment rules (a PATCH must never reassign it)."""
+        headers = {"Sforce-Auto-Assign": "FALSE"}
+        await self._call(
+            "PATCH", f"/sobjects/Case/{_checked_id(case_id)}", json=dict(fields), headers=headers
+        )
+
+    async def create_case_comment(self, case_id: str, body: str, *, is_published: bool = False) -> str:
+        size = len(body.encode("utf-8"))
+        if size > COMMENT_MAX_BYTES:
+            raise PermanentError(
+                f"CaseComment body is {size} bytes; Salesforce allows {COMMENT_MAX_BYTES} (use split_comment)"
+            )
+        payload = {"ParentId": _checked_id(case_id), "CommentBody": body, "IsPublished": is_published}
+        return _created_id(await self._call("POST", "/sobjects/CaseComment", json=payload))
+
+    async def upload_file(self, case_id: str, title: str, filename: str, data: bytes) -> str:
+        """Attach a file to a Case in one call (ContentVersion with FirstPublishLocationId)."""
+        encoded = base64.b64encode(data).decode("ascii")
+        if len(encoded) > BASE64_MAX_CHARS:
+            raise PermanentError(f"file {filename!r} is too large for a JSON upload ({len(data)} bytes)")
+        payload = {
+            "Title": title,
+            "PathOnClient": filename,
+            "VersionData": encoded,
+            "FirstPublishLocationId": _checked_id(case_id),
+        }
+        return _created_id(await self._call("POST", "/sobjects/ContentVersion", json=payload))
+
+    async def get_user(self, user_id: str) -> SalesforceUser:
+        path = f"/sobjects/User/{_checked_id(user_id)}"
+        body = (await self._call("GET", path, params={"fields": "Id,Name,Email,Username,IsActive"})).json()
+        return SalesforceUser(
+            id=body["Id"],
+            name=body.get("Name") or "",
+            email=body.get("Email"),
+            username=body.get("Username"),
+            is_active=bool(body.get("IsActive", True)),
+        )
+
+    async def verify_user_token(self, access_token: str) -> UserInfo:
+        """Whose token is this? 401/403 from userinfo → :class:`InvalidUserToken`.
+
+        Callers still compare ``organization_id`` and ``user_id`` (use :func:`same_id`).
+        """
+        url = f"{self._instance}/services/oauth2/userinfo"
+        response = await self._send("GET", url, access_token, operation="userinfo")
+        if response.status_code in (401, 403):
+            raise InvalidUserToken("invalid token")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryableError(f"Salesforce userinfo answered HTTP {response.status_code}")
+        try:
+            claims = response.json()
+            return UserInfo(
+                user_id=claims["user_id"],
+                organization_id=claims["organization_id"],
+                username=claims.get("preferred_username"),
+                name=claims.get("name"),
+                email=claims.get("email"),
+                claims=claims,
+            )
+        except (ValueError, KeyError, TypeError):
+            raise PermanentError(
+                f"Salesforce userinfo answered HTTP {response.status_code} without claims"
+            ) from None
+
+    # ---- plumbing ---------------------------------------------------------------------
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        operation = f"{method} {path.split('/')[2] if path.startswith('/sobjects/') else path}"
+        url = self._base + path
+        token = await self._auth.token()
+        response = await self._send(method, url, token, operation, json=json, headers=headers, params=params)
+        if response.status_code == 401:
+            log.info("Salesforce session invalid during %s; refreshing the token once", operation)
+            token = await self._auth.refresh(stale=token)
+            response = await self._send(
+                method, url, token, operation, json=json, headers=headers, params=params
+            )
+            if response.status_code == 401:
+                raise map_error(response, operation, after_refresh=True)
+        if response.status_code >= 300:
+            raise map_error(response, operation)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        operation: str,
+        *,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.request(
+                    method, url, json=json, headers=all_headers, params=params, timeout=self._timeout
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            log.warning("Salesforce %s timed out after %.1fs", operation, self._timeout)
+            raise RetryableError(f"Salesforce {operation} timed out after {self._timeout}s") from None
+        except httpx.TransportError as exc:
+            log.warning("Salesforce %s failed: %s", operation, type(exc).__name__)
+            raise RetryableError(f"Salesforce {operation} failed: {type(exc).__name__}") from None
+        self.api_usage = response.headers.get("sforce-limit-info", self.api_usage)
+        log.debug("Salesforce %s -> %d in %.3fs", operation, response.status_code, time.monotonic() - started)
+        return response
+
+
+def _checked_id(value: str) -> str:
+    """Refuse anything but a 15/18-character id before it goes into a URL path."""
+    if not _ID.match(value):
+        raise PermanentError(f"not a Salesforce id: {value[:40]!r}")
+    return value
+
+
+def _created_id(response: httpx.Response) -> str:
+    try:
+        created: str = response.json()["id"]
+    except (ValueError, KeyError, TypeError):
+        raise PermanentError(f"Salesforce answered HTTP {response.status_code} without an id") from None
+    return created
