@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from gateway.middleware import RequestGuardMiddleware
 from gateway.retry import RetryPolicy
 from gateway.routes import health
 from gateway.settings import StoreSettings
@@ -98,10 +98,7 @@ def create_app(
 
     app = Starlette(
         routes=[*health.routes, *options.extra_routes],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(BodySizeLimitMiddleware, max_bytes=options.max_body_bytes),
-        ],
+        middleware=[Middleware(RequestGuardMiddleware, max_bytes=options.max_body_bytes)],
         exception_handlers={Exception: _internal_error},
         lifespan=lifespan,
     )
@@ -111,7 +108,9 @@ def create_app(
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """A bug must not leak a stack trace to the caller; the log keeps it for us."""
-    log.error("unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)})
+    log.error(
+        "unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)}
+    )
     return JSONResponse(
         {"error": "internal_error", "detail": "the gateway failed; see its logs"}, status_code=500
     )

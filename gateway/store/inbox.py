@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -39,6 +39,7 @@ Clock = Callable[[], float]
 @dataclass
 class _Waiting:
     event: NewEvent
+    payload: str  # serialised once, by the caller, so a bad payload fails in its own request
     result: asyncio.Future[EnqueueResult]
 
 
@@ -61,10 +62,8 @@ class Inbox:
 
     async def enqueue_many(self, events: Sequence[NewEvent]) -> list[EnqueueResult]:
         """Store several events in one transaction: all are committed, or none (e.g. one SOAP POST)."""
-        for event in events:
-            json.dumps(event.payload)  # fail here, in the caller, not in someone else's batch
         loop = asyncio.get_running_loop()
-        waiting = [_Waiting(event, loop.create_future()) for event in events]
+        waiting = [_Waiting(event, _serialise(event.payload), loop.create_future()) for event in events]
         self._waiting.extend(waiting)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_batches(), name="inbox-group-commit")
@@ -255,25 +254,51 @@ class Inbox:
                 listener()
 
 
+# SQLite allows 32,766 bound parameters per statement; 5 per event keeps far below that.
+_ROWS_PER_STATEMENT = 500
+
+
 def _insert_all(tx: Transaction, batch: list[_Waiting], now: float) -> list[EnqueueResult]:
-    return [_insert(tx, item.event, now) for item in batch]
+    results: list[EnqueueResult] = []
+    for start in range(0, len(batch), _ROWS_PER_STATEMENT):
+        results.extend(_insert_chunk(tx, batch[start : start + _ROWS_PER_STATEMENT], now))
+    return results
 
 
-def _insert(tx: Transaction, event: NewEvent, now: float) -> EnqueueResult:
-    row = tx.fetchone(
-        "enqueue",
-        source=event.source,
-        dedupe_key=event.dedupe_key,
-        kind=event.kind,
-        conversation_key=event.conversation_key,
-        payload=json.dumps(event.payload, separators=(",", ":")),
-        now=now,
-    )
-    if row is not None:
-        return EnqueueResult(id=int(row["id"]), created=True)
-    existing = tx.fetchone("find_by_dedupe_key", source=event.source, dedupe_key=event.dedupe_key)
-    assert existing is not None, "ON CONFLICT DO NOTHING implies the row exists"
-    return EnqueueResult(id=int(existing["id"]), created=False)
+def _serialise(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
+    events = [item.event for item in items]
+    rows = [
+        {
+            "source": item.event.source,
+            "dedupe_key": item.event.dedupe_key,
+            "kind": item.event.kind,
+            "conversation_key": item.event.conversation_key,
+            "payload": item.payload,
+        }
+        for item in items
+    ]
+    inserted = {
+        (r["source"], r["dedupe_key"]): int(r["id"])
+        for r in tx.fetchall_batch("enqueue", "enqueue_row", rows, now=now)
+    }
+    known: dict[tuple[str, str], int] = {}
+    results: list[EnqueueResult] = []
+    for event in events:
+        key = (event.source, event.dedupe_key)
+        if key in inserted:  # the first of its key in this batch is the one stored
+            known[key] = inserted.pop(key)
+            results.append(EnqueueResult(id=known[key], created=True))
+            continue
+        if key not in known:  # stored by an earlier transaction
+            row = tx.fetchone("find_by_dedupe_key", source=event.source, dedupe_key=event.dedupe_key)
+            assert row is not None, "ON CONFLICT DO NOTHING implies the row exists"
+            known[key] = int(row["id"])
+        results.append(EnqueueResult(id=known[key], created=False))
+    return results
 
 
 def _event(row: Row) -> Event:

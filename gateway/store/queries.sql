@@ -2,13 +2,18 @@
 -- A block named "NAME@postgresql" (or "@sqlite") replaces NAME on that dialect only; keep
 -- those rare and the differences small.
 
+-- name: enqueue_row
+-- One event's values in "enqueue"; _N becomes the event's position in the batch.
+(:source_N, :dedupe_key_N, :kind_N, :conversation_key_N, :payload_N, :now, :now);
+
 -- name: enqueue
--- A repeated (source, dedupe_key) inserts nothing and returns no row: the caller learns the
--- event was a duplicate without a second round trip.
+-- One statement for a whole group-commit batch: {rows} is enqueue_row once per event.
+-- A repeated (source, dedupe_key) inserts nothing and returns no row, so the caller learns
+-- which events were duplicates without another round trip.
 INSERT INTO inbox_events (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)
-VALUES (:source, :dedupe_key, :kind, :conversation_key, :payload, :now, :now)
+VALUES {rows}
 ON CONFLICT (source, dedupe_key) DO NOTHING
-RETURNING id;
+RETURNING id, source, dedupe_key;
 
 -- name: find_by_dedupe_key
 SELECT id FROM inbox_events WHERE source = :source AND dedupe_key = :dedupe_key;

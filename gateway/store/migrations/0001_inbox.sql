@@ -28,8 +28,7 @@ CREATE TABLE inbox_events (
 CREATE INDEX inbox_events_open_by_conversation ON inbox_events (conversation_key, id)
     WHERE state IN ('pending', 'running') OR blocks_conversation = 1;
 
-CREATE INDEX inbox_events_claimable ON inbox_events (run_after, id) WHERE state = 'pending';
-
+-- Claims scan pending events in id order; operators list by state; metrics count by state.
 CREATE INDEX inbox_events_by_state ON inbox_events (state, id);
 
 -- One worker at a time per conversation: a lease, so a dead worker's hold expires by itself.

@@ -1,0 +1,199 @@
+"""Ingest benchmark: how fast the gateway stores inbound events, against a bare endpoint.
+
+Run by hand (never in CI): ``.venv/bin/python bench/ingest.py`` (needs ``wrk``: ``apt-get install wrk``;
+set ``TEST_POSTGRES_URL`` to include PostgreSQL). For each case it starts a real uvicorn server
+(uvloop + httptools, one process, no access log) and drives it with ``wrk -t2 -c64 -d10s``, all
+on loopback. Cases, measured in the same run so the ratios mean something on a shared machine:
+
+- ``bare``: a plain Starlette app that reads the 1 KB body and answers a fixed JSON body;
+- ``enqueue``: the gateway app (its middleware included) whose route reads the body and
+  enqueues it in the inbox with a unique dedupe key, answering only once the commit is done.
+  The embedded worker is off, so this measures ingest alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LUA = """
+local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+local body = string.rep("x", 1000)
+function request()
+  counter = counter + 1
+  return wrk.format("POST", wrk.path, {["Content-Type"] = "application/octet-stream",
+                    ["X-Dedupe-Key"] = thread_id .. "-" .. counter}, body)
+end
+"""
+
+
+def build_app(mode: str, database_url: str) -> object:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    if mode == "bare":
+
+        async def bare(request: Request) -> Response:
+            await request.body()
+            return JSONResponse({"ack": True})
+
+        return Starlette(routes=[Route("/ingest", bare, methods=["POST"])])
+
+    from gateway.app import AppOptions, create_app
+
+    async def enqueue(request: Request) -> Response:
+        body = await request.body()
+        key = request.headers["x-dedupe-key"]
+        result = await request.app.state.store.inbox.enqueue(
+            "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"size": len(body)}
+        )
+        return JSONResponse({"ack": True, "id": result.id})
+
+    options = AppOptions(
+        database_url=database_url, embedded_worker=False, extra_routes=[Route("/ingest", enqueue, methods=["POST"])]
+    )
+    return create_app(options)
+
+
+@dataclass
+class Result:
+    case: str
+    store: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def _to_ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def measure(case: str, store: str, database_url: str, seconds: int, connections: int) -> Result:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", case, "--port", str(port), "--database-url", database_url],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_listening(port, time.monotonic() + 30)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(LUA)
+        subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-s", script.name, f"http://127.0.0.1:{port}/ingest"],
+                       capture_output=True, check=True)  # warm-up
+        run = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
+             f"http://127.0.0.1:{port}/ingest"],
+            capture_output=True, text=True, check=True,
+        )
+        os.unlink(script.name)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    out = run.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Result(case, store, rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)
+
+
+def serve(case: str, port: int, database_url: str) -> None:
+    import uvicorn
+
+    app = build_app("bare" if case == "bare" else "enqueue", database_url)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,  # type: ignore[arg-type]
+                loop="uvloop", http="httptools")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", choices=["bare", "enqueue"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.database_url)
+        return 0
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    postgres = os.environ.get("TEST_POSTGRES_URL")
+    if not postgres:
+        print("TEST_POSTGRES_URL not set: PostgreSQL case skipped", file=sys.stderr)
+    rounds: list[list[Result]] = []
+    for round_number in range(args.rounds):  # interleaved, so drift on a shared machine hits every case
+        current = [measure("bare", "-", "", args.seconds, args.connections)]
+        database = workdir / f"bench-{round_number}.db"
+        current.append(measure("enqueue", "sqlite", f"sqlite:///{database}", args.seconds, args.connections))
+        if postgres:
+            from tests.conftest import reset_postgres
+
+            reset_postgres(postgres)
+            current.append(measure("enqueue", "postgresql", postgres, args.seconds, args.connections))
+        rounds.append(current)
+    shutil.rmtree(workdir, ignore_errors=True)
+    # Per case, the round with the median throughput.
+    results = [sorted(cases, key=lambda r: r.requests_per_second)[len(cases) // 2] for cases in zip(*rounds, strict=True)]
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+        return 0
+    baseline = results[0].requests_per_second
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, 1 KB POST bodies, one uvicorn process, loopback;")
+    print(f"median of {args.rounds} interleaved rounds")
+    print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.case} | {r.store} | {r.requests_per_second:,.0f} | {r.requests_per_second / baseline:.0%} "
+              f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
