@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.applications import Starlette
+
 ROOT = Path(__file__).resolve().parents[1]
 
 LUA = """
@@ -45,8 +47,7 @@ end
 """
 
 
-def build_app(mode: str, database_url: str) -> object:
-    from starlette.applications import Starlette
+def build_app(mode: str, database_url: str) -> Starlette:
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
@@ -70,7 +71,9 @@ def build_app(mode: str, database_url: str) -> object:
         return JSONResponse({"ack": True, "id": result.id})
 
     options = AppOptions(
-        database_url=database_url, embedded_worker=False, extra_routes=[Route("/ingest", enqueue, methods=["POST"])]
+        database_url=database_url,
+        embedded_worker=False,
+        extra_routes=[Route("/ingest", enqueue, methods=["POST"])],
     )
     return create_app(options)
 
@@ -101,6 +104,13 @@ def _wait_until_listening(port: int, deadline: float) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def _find(pattern: str, text: str) -> str:
+    match = re.search(pattern, text, re.M)
+    if match is None:
+        raise ValueError(f"wrk output lacks {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def _to_ms(value: str) -> float:
     match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
     if match is None:
@@ -113,27 +123,42 @@ def measure(case: str, store: str, database_url: str, seconds: int, connections:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", case, "--port", str(port), "--database-url", database_url],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_until_listening(port, time.monotonic() + 30)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA)
-        subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-s", script.name, f"http://127.0.0.1:{port}/ingest"],
-                       capture_output=True, check=True)  # warm-up
+        subprocess.run(
+            ["wrk", "-t2", "-c16", "-d2s", "-s", script.name, f"http://127.0.0.1:{port}/ingest"],
+            capture_output=True,
+            check=True,
+        )  # warm-up
         run = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-             f"http://127.0.0.1:{port}/ingest"],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}/ingest",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         os.unlink(script.name)
     finally:
         server.terminate()
         server.wait(timeout=30)
     out = run.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    rps = float(_find(r"Requests/sec:\s+([\d.]+)", out))
+    p50 = _to_ms(_find(r"^\s+50%\s+(\S+)", out))
+    p99 = _to_ms(_find(r"^\s+99%\s+(\S+)", out))
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Result(case, store, rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)
 
@@ -142,8 +167,15 @@ def serve(case: str, port: int, database_url: str) -> None:
     import uvicorn
 
     app = build_app("bare" if case == "bare" else "enqueue", database_url)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,  # type: ignore[arg-type]
-                loop="uvloop", http="httptools")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 def main() -> int:
@@ -179,7 +211,10 @@ def main() -> int:
         rounds.append(current)
     shutil.rmtree(workdir, ignore_errors=True)
     # Per case, the round with the median throughput.
-    results = [sorted(cases, key=lambda r: r.requests_per_second)[len(cases) // 2] for cases in zip(*rounds, strict=True)]
+    results = [
+        sorted(cases, key=lambda r: r.requests_per_second)[len(cases) // 2]
+        for cases in zip(*rounds, strict=True)
+    ]
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
         return 0
@@ -189,8 +224,10 @@ def main() -> int:
     print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r.case} | {r.store} | {r.requests_per_second:,.0f} | {r.requests_per_second / baseline:.0%} "
-              f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+        print(
+            f"| {r.case} | {r.store} | {r.requests_per_second:,.0f} | {r.requests_per_second / baseline:.0%} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+        )
     return 0
 
 

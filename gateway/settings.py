@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway import salesforce_ids
+from gateway.clients.tencent_im_regions import REGION_DOMAINS, base_url_for_region
 from gateway.errors import ConfigurationError
-
-_TIM_REGIONS = ("china", "singapore", "seoul", "tokyo", "frankfurt", "india", "usa", "jakarta")
 
 
 class StoreSettings(BaseSettings):
@@ -76,18 +77,14 @@ class Settings(StoreSettings):
     host: str = Field("127.0.0.1", description="HTTP bind address")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
     gateway_max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body accepted")
-    gateway_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="API keys of app back-ends, comma-separated"
-    )
-    gateway_allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="CORS origins allowed to call the ticket API, comma-separated"
-    )
     metrics_port: int | None = Field(None, ge=1, le=65535, description="worker process: serve /metrics here")
 
     tim_sdkappid: int = Field(description="SDKAppID of the Tencent IM app (an integer)")
     tim_secret_key: SecretStr = Field(description="the IM app's secret key, used to sign admin UserSigs")
     tim_admin_identifier: str = Field(description="UserID of an App admin account")
-    tim_region: str = Field("singapore", description=f"data centre: one of {', '.join(_TIM_REGIONS)}")
+    tim_region: str = Field(
+        "singapore", description=f"data centre: one of {', '.join(REGION_DOMAINS)} (or a short code)"
+    )
     tim_api_base_url: str | None = Field(None, description="explicit REST base URL; overrides TIM_REGION")
     tim_callback_token: SecretStr = Field(description="callback authentication token set in the IM console")
 
@@ -104,24 +101,20 @@ class Settings(StoreSettings):
     )
     sf_auto_assign_on_create: bool = Field(True, description="run Case assignment rules when a ticket opens")
 
-    @field_validator("gateway_api_keys", "gateway_allowed_origins", mode="before")
-    @classmethod
-    def _split_lists(cls, value: object) -> object:
-        return _split_csv(value)
-
     @field_validator("tim_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        if value.lower() not in _TIM_REGIONS:
-            raise ValueError(f"must be one of {', '.join(_TIM_REGIONS)}")
-        return value.lower()
+        base_url_for_region(value)  # raises ValueError listing the names it knows
+        return value
 
     @field_validator("sf_org_id")
     @classmethod
     def _org_id(cls, value: str) -> str:
-        if len(value) not in (15, 18) or not value.startswith("00D") or not value.isalnum():
-            raise ValueError("must be a 15- or 18-character Organization Id starting with 00D")
-        return value
+        if not value.startswith("00D") or not salesforce_ids.is_valid(value):
+            raise ValueError(
+                "must be a 15- or 18-character Organization Id starting with 00D (checksum included)"
+            )
+        return salesforce_ids.to18(value)
 
     @field_validator("sf_instance_url", "sf_login_url")
     @classmethod
@@ -157,7 +150,7 @@ class Settings(StoreSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret's plain value, so the log redactor can scrub them if one ever slips through."""
-        secrets = [self.tim_secret_key, self.tim_callback_token, *self.gateway_api_keys]
+        secrets = [self.tim_secret_key, self.tim_callback_token]
         secrets += [s for s in (self.sf_client_secret, self.sf_outbound_secret) if s is not None]
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
         database_password = urlsplit(self.database_url).password

@@ -34,7 +34,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep(
             "!",
             f"PostgreSQL half SKIPPED ({len(_skipped_postgres)} tests): TEST_POSTGRES_URL is not set. "
-            "Run `bash .ci/run`, or `eval \"$(bash .ci/postgres.sh start)\"` first.",
+            'Run `bash .ci/run`, or `eval "$(bash .ci/postgres.sh start)"` first.',
             yellow=True,
         )
 
@@ -67,13 +67,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """A fresh PostgreSQL database, for tests that only make sense with several processes."""
     if not POSTGRES_URL:
         _skipped_postgres.append(os.environ.get("PYTEST_CURRENT_TEST", "postgres test"))
         pytest.skip("TEST_POSTGRES_URL is not set")
     reset_postgres(POSTGRES_URL)
-    yield POSTGRES_URL
+    return POSTGRES_URL
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def outbound_schema(tmp: Path) -> etree.XMLSchema:
     for schema in schemas:
         nsmap = {k: v for k, v in {**doc.getroot().nsmap, **schema.nsmap}.items() if k is not None}
         # lxml-stubs type nsmap keys as str, but None is lxml's key for a default namespace.
-        new = etree.Element(f"{{{XSD}}}schema", nsmap={**nsmap, None: XSD}, attrib=dict(schema.attrib))  # type: ignore[dict-item]
+        new = etree.Element(f"{{{XSD}}}schema", nsmap={**nsmap, None: XSD}, attrib=dict(schema.attrib))  # type: ignore[dict-item]  # lxml-stubs reject the None (default namespace) key lxml accepts
         for child in copy.deepcopy(schema):
             new.append(child)
         for imp in new.findall(f"{{{XSD}}}import"):

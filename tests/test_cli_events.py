@@ -41,7 +41,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_list_filters_by_state_and_shows_the_error(seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_filters_by_state_and_shows_the_error(
+    seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
     dead_id, _ = seeded
     code, out = _run(capsys, "events", "list", "--state", "dead")
     assert code == 0
@@ -86,7 +88,9 @@ def test_retry_all_dead_reports_how_many(seeded: tuple[int, int], capsys: pytest
     assert _run(capsys, "events", "retry", "--all-dead") == (1, "0 dead event(s) back to pending\n")
 
 
-def test_drop_gives_up_on_a_dead_event_for_good(seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]) -> None:
+def test_drop_gives_up_on_a_dead_event_for_good(
+    seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
     dead_id, _ = seeded
     code, out = _run(capsys, "events", "drop", str(dead_id))
     assert code == 0 and "dropped" in out
@@ -95,8 +99,9 @@ def test_drop_gives_up_on_a_dead_event_for_good(seeded: tuple[int, int], capsys:
     assert _run(capsys, "events", "drop", str(dead_id))[0] == 1
 
 
-def test_migrate_applies_then_reports_up_to_date(database_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_migrate_applies_then_reports_up_to_date(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert _run(capsys, "migrate") == (0, "applied 0001 inbox\n")
     assert _run(capsys, "migrate") == (0, "schema is up to date\n")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -36,8 +37,10 @@ async def enqueue(request: Request) -> Response:
     return JSONResponse({"id": result.id, "created": result.created})
 
 
-def _client(app: object) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://gateway")  # type: ignore[arg-type]
+def _client(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://gateway"
+    )
 
 
 @pytest.fixture
@@ -51,8 +54,11 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         database_url=database_url,
         max_body_bytes=2048,
         worker=WorkerOptions(poll_seconds=0.05),
-        extra_routes=[Route("/echo", echo_length, methods=["POST"]), Route("/explode", explode),
-                      Route("/enqueue", enqueue, methods=["POST"])],
+        extra_routes=[
+            Route("/echo", echo_length, methods=["POST"]),
+            Route("/explode", explode),
+            Route("/enqueue", enqueue, methods=["POST"]),
+        ],
     )
     app = create_app(options, handlers={"test.kind": handler})
     async with app.router.lifespan_context(app), _client(app) as http:
@@ -70,8 +76,11 @@ async def test_readyz_says_ready_once_the_store_is_migrated(client: httpx.AsyncC
 
 
 async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -> None:
-    app = create_app(AppOptions(database_url=f"sqlite:///{tmp_path}/empty.db", migrate_on_start=False,
-                                embedded_worker=False))
+    app = create_app(
+        AppOptions(
+            database_url=f"sqlite:///{tmp_path}/empty.db", migrate_on_start=False, embedded_worker=False
+        )
+    )
     async with app.router.lifespan_context(app), _client(app) as http:
         response = await http.get("/readyz")
     assert response.status_code == 503 and response.json()["status"] == "not ready"
@@ -89,7 +98,9 @@ async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(clien
     assert "gateway_handler_duration_seconds_bucket" in body
 
 
-async def test_every_response_carries_a_request_id_and_keeps_a_callers_plain_one(client: httpx.AsyncClient) -> None:
+async def test_every_response_carries_a_request_id_and_keeps_a_callers_plain_one(
+    client: httpx.AsyncClient,
+) -> None:
     generated = await client.get("/healthz")
     assert len(generated.headers["x-request-id"]) == 32
     kept = await client.get("/healthz", headers={"X-Request-ID": "trace-123"})

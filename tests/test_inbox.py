@@ -29,7 +29,10 @@ async def test_same_dedupe_key_from_another_source_is_a_different_event(store: S
 
 async def test_one_thousand_concurrent_enqueues_of_one_key_store_one_event(store: Store) -> None:
     results = await asyncio.gather(
-        *(store.inbox.enqueue("tencent", "group-1:seq-7", "im.message", "group-1", {"n": n}) for n in range(1000))
+        *(
+            store.inbox.enqueue("tencent", "group-1:seq-7", "im.message", "group-1", {"n": n})
+            for n in range(1000)
+        )
     )
     assert sum(result.created for result in results) == 1
     assert len({result.id for result in results}) == 1
@@ -37,9 +40,13 @@ async def test_one_thousand_concurrent_enqueues_of_one_key_store_one_event(store
 
 
 async def test_enqueue_many_stores_a_batch_atomically_and_flags_duplicates(store: Store) -> None:
-    batch = [NewEvent("salesforce", f"04l{n}", "case.owner_changed", f"500{n % 2}", {"n": n}) for n in range(3)]
+    batch = [
+        NewEvent("salesforce", f"04l{n}", "case.owner_changed", f"500{n % 2}", {"n": n}) for n in range(3)
+    ]
     first = await store.inbox.enqueue_many(batch)
-    second = await store.inbox.enqueue_many([*batch, NewEvent("salesforce", "04l9", "case.closed", "5009", {})])
+    second = await store.inbox.enqueue_many(
+        [*batch, NewEvent("salesforce", "04l9", "case.closed", "5009", {})]
+    )
     assert [r.created for r in first] == [True, True, True]
     assert [r.created for r in second] == [False, False, False, True]
 
@@ -158,7 +165,10 @@ async def test_show_lists_each_attempt_with_its_outcome(store: Store) -> None:
     await store.inbox.complete(event, "w1", 0.0)
     detail = await store.inbox.show(event.id)
     assert detail is not None
-    assert [(a.attempt, a.outcome, a.error) for a in detail.attempts] == [(1, "retry", "timeout"), (2, "done", None)]
+    assert [(a.attempt, a.outcome, a.error) for a in detail.attempts] == [
+        (1, "retry", "timeout"),
+        (2, "done", None),
+    ]
 
 
 async def test_the_store_reports_ready_only_once_migrated(database_url: str) -> None:

@@ -31,8 +31,8 @@ def _start_worker(database_url: str, record: Path, log: Path, **settings: str) -
         return subprocess.Popen(gateway_command("worker"), env=environment, stdout=output, stderr=output)
 
 
-async def _wait_for(condition: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await condition():
             return
@@ -119,7 +119,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_a_restart_finishes_ev
         for event in await store.inbox.list(limit=1000):
             detail = await store.inbox.show(event.id)
             assert detail is not None
-            assert [a.outcome for a in detail.attempts] == ["done"], f"event {event.id} finished more than once"
+            assert [a.outcome for a in detail.attempts] == ["done"], (
+                f"event {event.id} finished more than once"
+            )
         handled = Counter(event_id for event_id, *_ in read_records(str(record)))
         assert len(handled) == 200
         # Only events in flight at the kill ran twice (at-least-once, bounded by the concurrency).

@@ -14,8 +14,15 @@ from gateway.errors import ConfigurationError
 from gateway.observability import configure_logging
 from tests.support.environment import BASE_ENVIRONMENT, FAKE_SECRETS, gateway_command, gateway_environment
 
-REQUIRED = ["TIM_SDKAPPID", "TIM_SECRET_KEY", "TIM_ADMIN_IDENTIFIER", "TIM_CALLBACK_TOKEN",
-            "SF_INSTANCE_URL", "SF_CLIENT_ID", "SF_ORG_ID"]
+REQUIRED = [
+    "TIM_SDKAPPID",
+    "TIM_SECRET_KEY",
+    "TIM_ADMIN_IDENTIFIER",
+    "TIM_CALLBACK_TOKEN",
+    "SF_INSTANCE_URL",
+    "SF_CLIENT_ID",
+    "SF_ORG_ID",
+]
 
 
 @pytest.mark.parametrize("variable", REQUIRED)
@@ -32,8 +39,14 @@ def test_each_required_variable_missing_is_named_in_one_line(variable: str) -> N
 def test_a_missing_variable_makes_the_command_exit_non_zero_with_that_one_line(variable: str) -> None:
     environment = gateway_environment()
     del environment[variable]
-    finished = subprocess.run(gateway_command("config", "check"), env=environment, capture_output=True,
-                              text=True, timeout=60, check=False)
+    finished = subprocess.run(
+        gateway_command("config", "check"),
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [finished.stderr.strip()]
     assert variable in finished.stderr
@@ -41,7 +54,9 @@ def test_a_missing_variable_makes_the_command_exit_non_zero_with_that_one_line(v
 
 def test_neither_salesforce_flow_configured_names_both_options() -> None:
     environment = {k: v for k, v in BASE_ENVIRONMENT.items() if k != "SF_CLIENT_SECRET"}
-    with pytest.raises(ConfigurationError, match="SF_CLIENT_SECRET .* or SF_JWT_PRIVATE_KEY_FILE with SF_JWT_USERNAME"):
+    with pytest.raises(
+        ConfigurationError, match=r"SF_CLIENT_SECRET .* or SF_JWT_PRIVATE_KEY_FILE with SF_JWT_USERNAME"
+    ):
         settings.load(settings.Settings, environment)
 
 
@@ -54,7 +69,7 @@ def test_a_malformed_value_is_named_without_echoing_it() -> None:
 
 
 def test_an_api_version_older_than_65_is_refused_with_the_reason() -> None:
-    with pytest.raises(ConfigurationError, match="SF_API_VERSION is malformed: must be 65.0 or later"):
+    with pytest.raises(ConfigurationError, match=r"SF_API_VERSION is malformed: must be 65\.0 or later"):
         settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_API_VERSION": "59.0"})
 
 
@@ -64,16 +79,22 @@ def test_store_commands_need_no_credentials() -> None:
 
 
 def test_lists_are_comma_separated() -> None:
-    loaded = settings.load(settings.Settings, {**BASE_ENVIRONMENT, "GATEWAY_API_KEYS": "k-one-1, k-two-2",
-                                                "GATEWAY_ALLOWED_ORIGINS": "https://a.example,https://b.example"})
-    assert [k.get_secret_value() for k in loaded.gateway_api_keys] == ["k-one-1", "k-two-2"]
-    assert loaded.gateway_allowed_origins == ["https://a.example", "https://b.example"]
+    loaded = settings.load(
+        settings.StoreSettings, {"GATEWAY_HANDLER_PLUGINS": "site.flows:registry, other.flows:registry"}
+    )
+    assert loaded.gateway_handler_plugins == ["site.flows:registry", "other.flows:registry"]
 
 
 def test_config_check_prints_the_effective_configuration_with_secrets_masked() -> None:
     environment = gateway_environment(DATABASE_URL="postgresql://gw:db-password-55@db.internal/gw")
-    finished = subprocess.run(gateway_command("config", "check"), env=environment, capture_output=True,
-                              text=True, timeout=60, check=True)
+    finished = subprocess.run(
+        gateway_command("config", "check"),
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "TIM_SDKAPPID" in finished.stdout and "1400000001" in finished.stdout
     assert "configuration OK" in finished.stdout
     for secret in [*FAKE_SECRETS.values(), "db-password-55"]:
@@ -101,3 +122,10 @@ def test_a_secret_that_reaches_a_log_line_is_redacted() -> None:
     for secret in FAKE_SECRETS.values():
         assert secret not in output
     assert "[redacted]" in lines[0]["message"] and lines[1]["token"] == "[redacted]"
+
+
+def test_an_org_id_with_a_wrong_checksum_is_refused_and_a_15_character_one_is_widened() -> None:
+    with pytest.raises(ConfigurationError, match="SF_ORG_ID is malformed"):
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_ORG_ID": "00D000000000001AAA"})
+    widened = settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_ORG_ID": "00D000000000001"})
+    assert widened.sf_org_id == "00D000000000001EAA"

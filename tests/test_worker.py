@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections import defaultdict
@@ -17,8 +18,13 @@ from gateway.worker import Handler, Worker, WorkerOptions
 
 pytestmark = pytest.mark.anyio
 
-FAST = WorkerOptions(concurrency=16, lease_seconds=30, poll_seconds=0.02, shutdown_grace=2,
-                     policy=RetryPolicy(base=0.01, cap=0.05, max_attempts=5, jitter=0))
+FAST = WorkerOptions(
+    concurrency=16,
+    lease_seconds=30,
+    poll_seconds=0.02,
+    shutdown_grace=2,
+    policy=RetryPolicy(base=0.01, cap=0.05, max_attempts=5, jitter=0),
+)
 
 
 async def test_per_conversation_order_is_arrival_order_and_runs_never_overlap(store: Store) -> None:
@@ -42,7 +48,7 @@ async def test_per_conversation_order_is_arrival_order_and_runs_never_overlap(st
     for conversation, ids in arrivals.items():
         executed = runs[conversation]
         assert [event_id for event_id, _, _ in executed] == ids, conversation
-        for (_, _, previous_end), (_, next_start, _) in zip(executed, executed[1:], strict=False):
+        for (_, _, previous_end), (_, next_start, _) in itertools.pairwise(executed):
             assert next_start >= previous_end, f"overlap in {conversation}"
     stats = await store.inbox.stats()
     assert stats.counts["done"] == 2000
@@ -69,7 +75,9 @@ async def test_two_workers_sharing_a_store_still_keep_each_conversation_serial(s
     assert sorted(handled) == sorted(set(handled)) and len(handled) == 300
 
 
-async def test_a_transient_failure_three_times_then_success_ends_done_after_four_attempts(store: Store) -> None:
+async def test_a_transient_failure_three_times_then_success_ends_done_after_four_attempts(
+    store: Store,
+) -> None:
     calls = 0
 
     async def flaky(event: Event) -> None:

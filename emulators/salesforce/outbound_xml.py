@@ -47,7 +47,7 @@ def render_notifications(
     envelope = etree.Element(f"{{{SOAPENV}}}Envelope", nsmap={"soapenv": SOAPENV, "xsd": XSD, "xsi": XSI})
     body = etree.SubElement(envelope, f"{{{SOAPENV}}}Body")
     # lxml-stubs type nsmap keys as str, but None is lxml's key for a default namespace.
-    root = etree.SubElement(body, f"{{{OUTBOUND}}}notifications", nsmap={None: OUTBOUND})  # type: ignore[dict-item]
+    root = etree.SubElement(body, f"{{{OUTBOUND}}}notifications", nsmap={None: OUTBOUND})  # type: ignore[dict-item]  # lxml-stubs reject the None (default namespace) key lxml accepts
     etree.SubElement(root, f"{{{OUTBOUND}}}OrganizationId").text = org_id
     etree.SubElement(root, f"{{{OUTBOUND}}}ActionId").text = action_id
     etree.SubElement(root, f"{{{OUTBOUND}}}SessionId").set(f"{{{XSI}}}nil", "true")

@@ -184,6 +184,10 @@ class SalesforceClient:
             is_active=bool(body.get("IsActive", True)),
         )
 
+    async def identity(self) -> UserInfo:
+        """Who the gateway acts as (userinfo of its own token): proves the credentials work."""
+        return await self.verify_user_token(await self._auth.token())
+
     async def verify_user_token(self, access_token: str) -> UserInfo:
         """Whose token is this? 401/403 from userinfo → :class:`InvalidUserToken`.
 

@@ -19,14 +19,16 @@ BASE_ENVIRONMENT = {
     "TIM_ADMIN_IDENTIFIER": "administrator",
     "SF_INSTANCE_URL": "https://example.my.salesforce.com",
     "SF_CLIENT_ID": "3MVG9-test-client-id",
-    "SF_ORG_ID": "00D000000000001AAA",
+    "SF_ORG_ID": "00D000000000001EAA",
     **FAKE_SECRETS,
 }
 
 
 def gateway_environment(**overrides: str) -> dict[str, str]:
     """os.environ minus anything GATEWAY-ish from the developer's shell, plus a valid configuration."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TIM_", "SF_", "GATEWAY_", "DATABASE_URL"))}
+    keep = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TIM_", "SF_", "GATEWAY_", "DATABASE_URL"))
+    }
     return {**keep, **BASE_ENVIRONMENT, "PYTHONPATH": str(PROJECT_ROOT), **overrides}
 
 
