@@ -6,7 +6,8 @@
 # run as root, so the server runs as the postgres user, with trust auth on 127.0.0.1 only.
 set -euo pipefail
 
-port=${TEST_POSTGRES_PORT:-55432}
+# A free loopback port unless one is given, so a developer's own server never collides.
+port=${TEST_POSTGRES_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 
 find_pgbin() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
