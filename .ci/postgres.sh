@@ -5,6 +5,7 @@
 # Installs Debian's postgresql package if the server binaries are missing. initdb refuses to
 # run as root, so the server runs as the postgres user, with trust auth on 127.0.0.1 only.
 set -euo pipefail
+cd /  # the postgres user may not enter the caller's folder
 
 # A free loopback port unless one is given, so a developer's own server never collides.
 port=${TEST_POSTGRES_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
@@ -38,7 +39,7 @@ case "${1:-}" in
     tmp=${2:?usage: postgres.sh stop PGTMP}
     pgbin=$(find_pgbin)
     if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(); fi
-    "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m fast -w stop >&2 || true
+    (cd / && "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m fast -w stop >&2) || true
     rm -rf "$tmp"
     ;;
   *)

@@ -65,7 +65,12 @@ def publish_inbox_stats(stats: InboxStats) -> None:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, and any ``extra`` fields."""
 
-    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    # uvicorn adds ``color_message`` (the message with terminal colour codes): not for a log search.
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message",
+        "asctime",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {

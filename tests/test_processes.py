@@ -19,6 +19,11 @@ from tests.support.recording import read_records
 pytestmark = pytest.mark.anyio
 
 
+def _start(verb: str, environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(gateway_command(verb), env=environment, stdout=output, stderr=output)
+
+
 def _start_worker(database_url: str, record: Path, log: Path, **settings: str) -> subprocess.Popen[bytes]:
     environment = gateway_environment(
         DATABASE_URL=database_url,
@@ -27,8 +32,7 @@ def _start_worker(database_url: str, record: Path, log: Path, **settings: str) -
         GATEWAY_POLL_SECONDS="0.05",
         **settings,
     )
-    with log.open("ab") as output:
-        return subprocess.Popen(gateway_command("worker"), env=environment, stdout=output, stderr=output)
+    return _start("worker", environment, log)
 
 
 async def _wait_for(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
@@ -134,3 +138,46 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_a_restart_finishes_ev
 
 def _count_lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+async def test_serve_on_sigterm_finishes_the_event_in_hand_and_exits_cleanly(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    store = open_store(database_url)
+    await store.migrate()
+    record, log = tmp_path / "record.txt", tmp_path / "serve.log"
+    environment = gateway_environment(
+        DATABASE_URL=database_url,
+        PORT=str(_free_port()),
+        GATEWAY_HANDLER_PLUGINS="tests.support.recording:registry",
+        GATEWAY_TEST_RECORD=str(record),
+        GATEWAY_POLL_SECONDS="0.05",
+    )
+    server = _start("serve", environment, log)
+    try:
+        await _wait_for(_both_started([log]), 30, "serve to start its worker")
+        await store.inbox.enqueue("test", "slow", "test.record", "case-1", {"sleep": 1.5})
+        await _wait_for(_running(store), 30, "the event to be claimed")
+        server.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down, so a clean stop may read as -SIGTERM.
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert (await store.inbox.stats()).counts["done"] == 1
+        assert "Application shutdown complete" in log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+        await store.aclose()
+
+
+def _running(store: Store) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await store.inbox.stats()).counts["running"] == 1
+
+    return check
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
