@@ -88,6 +88,7 @@ async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -
 
 async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(client: httpx.AsyncClient) -> None:
     await client.post("/enqueue?key=m1")
+    await client.post("/enqueue?key=m1")  # a redelivery
     for _ in range(50):  # the embedded worker handles it
         body = (await client.get("/metrics")).text
         if 'gateway_events_processed_total{kind="test.kind"}' in body:
@@ -95,6 +96,8 @@ async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(clien
     assert 'gateway_inbox_events{state="pending"}' in body
     assert "gateway_oldest_pending_event_age_seconds" in body
     assert 'gateway_events_processed_total{kind="test.kind"}' in body
+    assert 'gateway_events_received_total{kind="test.kind",source="test"}' in body
+    assert 'gateway_events_duplicate_total{kind="test.kind",source="test"}' in body
     assert "gateway_handler_duration_seconds_bucket" in body
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
+from gateway import observability as obs
 from gateway.events import (
     EVENT_STATES,
     Attempt,
@@ -85,6 +86,8 @@ class Inbox:
                         item.result.set_exception(exc)
                 continue
             for item, result in zip(batch, results, strict=True):
+                counter = obs.EVENTS_RECEIVED if result.created else obs.EVENTS_DUPLICATE
+                counter.labels(source=item.event.source, kind=item.event.kind).inc()
                 if not item.result.done():
                     item.result.set_result(result)
             if any(result.created for result in results):
