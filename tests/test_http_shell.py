@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -87,18 +89,23 @@ async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -
 
 
 async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(client: httpx.AsyncClient) -> None:
+    labels = {"kind": "test.kind", "source": "test"}
+    received_before = REGISTRY.get_sample_value("gateway_events_received_total", labels) or 0.0
+    duplicates_before = REGISTRY.get_sample_value("gateway_events_duplicate_total", labels) or 0.0
     await client.post("/enqueue?key=m1")
     await client.post("/enqueue?key=m1")  # a redelivery
     for _ in range(50):  # the embedded worker handles it
         body = (await client.get("/metrics")).text
-        if 'gateway_events_processed_total{kind="test.kind"}' in body:
+        if 'gateway_inbox_events{state="done"} 1.0' in body:
             break
-    assert 'gateway_inbox_events{state="pending"}' in body
-    assert "gateway_oldest_pending_event_age_seconds" in body
+        await asyncio.sleep(0.05)
+    assert 'gateway_inbox_events{state="done"} 1.0' in body
+    assert 'gateway_inbox_events{state="pending"} 0.0' in body
+    assert "gateway_oldest_pending_event_age_seconds 0.0" in body
     assert 'gateway_events_processed_total{kind="test.kind"}' in body
-    assert 'gateway_events_received_total{kind="test.kind",source="test"}' in body
-    assert 'gateway_events_duplicate_total{kind="test.kind",source="test"}' in body
     assert "gateway_handler_duration_seconds_bucket" in body
+    assert REGISTRY.get_sample_value("gateway_events_received_total", labels) == received_before + 1
+    assert REGISTRY.get_sample_value("gateway_events_duplicate_total", labels) == duplicates_before + 1
 
 
 async def test_every_response_carries_a_request_id_and_keeps_a_callers_plain_one(
