@@ -240,6 +240,154 @@ async def test_group_destroyed_matches_the_sample_and_lists_the_last_members(wor
     assert sorted(m["Member_Account"] for m in body["MemberList"]) == ["bob", "leckie", "peter"]
 
 
+async def public_group_for_applications(world: World, group_type: str = "Public") -> None:
+    for user in ("leckie", "jared"):
+        await world.client.account_import(user)
+    await world.client.create_group("g", "MyFirstGroup", type=group_type, owner="leckie")
+
+
+async def apply(world: World, user: str = "jared") -> httpx.Response:
+    return await world.admin_http.post("/_emulator/groups/g/apply", json={"user": user})
+
+
+def signed(received: Received, command: str, platform: str) -> bool:
+    """The query string carries the documented fields and a Sign the gateway can verify."""
+    q = received.query
+    return (
+        q["SdkAppid"] == str(SDKAPPID)
+        and q["CallbackCommand"] == received.body["CallbackCommand"] == command
+        and (q["contenttype"], q["OptPlatform"], q["ClientIP"]) == ("json", platform, "127.0.0.1")
+        and q["Sign"] == hashlib.sha256((TOKEN + q["RequestTime"]).encode()).hexdigest()
+    )
+
+
+def received_for(world: World, command: str) -> list[Received]:
+    return [r for r in world.receiver.received if r.query["CallbackCommand"] == command]
+
+
+@pytest.mark.anyio
+async def test_group_info_changed_matches_the_sample_and_carries_only_what_changed(world: World) -> None:
+    await group_with_members(world)
+    profile = {"Name": "NewGroupName", "Introduction": "NewIntroduction", "Notification": "NewNotification",
+               "FaceUrl": "NewFaceUrl"}  # fmt: skip
+    custom = [{"Key": f"UserDefinedKey{i}", "Value": f"UserDefinedValue{i}"} for i in (1, 2, 3)]
+    modify = "modify_group_base_info"
+    await world.client.call(
+        "group_open_http_svc", modify, {"GroupId": "case-1", **profile, "AppDefinedData": custom}
+    )
+    await world.client.call(
+        "group_open_http_svc", modify, {"GroupId": "case-1", "Notification": "Closed at 6"}
+    )
+    await world.client.call("group_open_http_svc", modify, {"GroupId": "case-1", "MaxMemberNum": 50})
+    await world.emulator.drain()
+    full, notice_only = received_for(world, "Group.CallbackAfterGroupInfoChanged")  # none for MaxMemberNum
+    assert (
+        shape_problems(full.body, sample("group-callback-after-group-info-changed.json"), NEWER_FIELDS) == []
+    )
+    assert {k: full.body[k] for k in profile} == profile
+    assert (full.body["UserDefinedDataList"], full.body["Operator_Account"]) == (custom, ADMIN)
+    assert set(notice_only.body) == {"CallbackCommand", "GroupId", "Type", "Operator_Account", "Notification",
+                                     "EventTime"}  # fmt: skip
+    assert all(signed(r, "Group.CallbackAfterGroupInfoChanged", "RESTAPI") for r in (full, notice_only))
+
+
+@pytest.mark.anyio
+async def test_recall_matches_the_sample_and_lists_only_recalled_seqs(world: World) -> None:
+    await group_with_members(world)
+    for text in ("first", "second"):
+        await world.client.send_group_message(
+            "case-1", [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
+        )
+    answer = await world.client.call(
+        "group_open_http_svc",
+        "group_msg_recall",
+        {"GroupId": "case-1", "MsgSeqList": [{"MsgSeq": 2}, {"MsgSeq": 9}]},
+    )
+    assert answer["RecallRetList"] == [{"MsgSeq": 2, "RetCode": 0}, {"MsgSeq": 9, "RetCode": 10030}]
+    await world.emulator.drain()
+    [received] = received_for(world, "Group.CallbackAfterRecallMsg")
+    expected = sample("group-callback-after-recall-msg.json")
+    # TopicId is sent for topic-enabled communities only (callback field table); there are no topics here.
+    del expected["TopicId"]
+    # This (KO-mirror) sample quotes EventTime; the field table and the CN 2025 sample say Integer.
+    expected["EventTime"] = int(expected["EventTime"])
+    assert shape_problems(received.body, expected, set()) == []
+    assert (received.body["MsgSeqList"], received.body["Operator_Account"]) == ([{"MsgSeq": 2}], ADMIN)
+    assert signed(received, "Group.CallbackAfterRecallMsg", "RESTAPI")
+
+
+@pytest.mark.anyio
+async def test_recall_of_nothing_recallable_fires_no_callback(world: World) -> None:
+    await group_with_members(world)
+    answer = await world.client.call(
+        "group_open_http_svc", "group_msg_recall", {"GroupId": "case-1", "MsgSeqList": [{"MsgSeq": 1}]}
+    )
+    assert answer["RecallRetList"] == [{"MsgSeq": 1, "RetCode": 10030}]
+    await world.emulator.drain()
+    assert received_for(world, "Group.CallbackAfterRecallMsg") == []
+
+
+@pytest.mark.anyio
+async def test_before_apply_join_group_matches_the_sample_and_public_applications_wait(world: World) -> None:
+    await public_group_for_applications(world)
+    response = await apply(world)
+    assert (response.status_code, response.json()["Result"]) == (200, "Pending")
+    [received] = received_for(world, "Group.CallbackBeforeApplyJoinGroup")
+    assert shape_problems(received.body, sample("group-callback-before-apply-join-group.json"), set()) == []
+    assert (received.body["Requestor_Account"], received.body["Type"]) == ("jared", "Public")
+    assert signed(received, "Group.CallbackBeforeApplyJoinGroup", "Web")
+    await world.emulator.drain()
+    assert received_for(world, "Group.CallbackAfterNewMemberJoin") == []  # waits for approval
+    group = (await world.admin_http.get("/_emulator/groups/g")).json()
+    assert group["JoinApplications"] == ["jared"]
+    assert [m["Member_Account"] for m in group["MemberList"]] == ["leckie"]
+
+
+@pytest.mark.anyio
+async def test_meeting_group_applicant_joins_freely_after_the_callback_allows(world: World) -> None:
+    await public_group_for_applications(world, "ChatRoom")
+    response = await apply(world)
+    assert (response.status_code, response.json()["Result"]) == (200, "Joined")
+    await world.emulator.drain()
+    [joined] = received_for(world, "Group.CallbackAfterNewMemberJoin")
+    assert (
+        shape_problems(joined.body, sample("group-callback-after-new-member-join.json"), NEWER_FIELDS) == []
+    )
+    assert (joined.body["JoinType"], joined.body["Operator_Account"]) == ("Apply", "jared")
+    assert joined.body["NewMemberList"] == [{"Member_Account": "jared"}]
+    assert (await apply(world)).json()["ErrorCode"] == 10013  # now a member
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [({"ErrorCode": 1}, 10016), ({"ErrorCode": 10150, "ErrorInfo": "members only"}, 10150)],
+    ids=["refused", "refused-with-app-code"],
+)
+async def test_before_apply_reply_refuses_the_application(world: World, reply: JSON, code: int) -> None:
+    async def refuse(body: JSON) -> Response:
+        if body["CallbackCommand"] == "Group.CallbackBeforeApplyJoinGroup":
+            return JSONResponse({"ActionStatus": "OK", "ErrorInfo": "", **reply})
+        return JSONResponse(OK)
+
+    await public_group_for_applications(world, "ChatRoom")
+    world.receiver.reply = refuse
+    response = await apply(world)
+    assert (response.status_code, response.json()["ErrorCode"]) == (400, code)
+    assert response.json()["ErrorInfo"] == reply.get("ErrorInfo", response.json()["ErrorInfo"])
+    await world.emulator.drain()
+    assert received_for(world, "Group.CallbackAfterNewMemberJoin") == []
+    assert "jared" not in world.emulator.state.groups["g"].members
+
+
+@pytest.mark.anyio
+async def test_private_group_refuses_applications_without_asking_the_app(world: World) -> None:
+    await public_group_for_applications(world, "Private")
+    response = await apply(world)
+    assert (response.status_code, response.json()["ErrorCode"]) == (400, 10007)
+    assert received_for(world, "Group.CallbackBeforeApplyJoinGroup") == []
+
+
 # ---- query string and Sign -------------------------------------------------------------------
 
 

@@ -10,10 +10,13 @@ Routes (JSON in and out; failures are the Tencent envelope with HTTP 400, unknow
     POST   /_emulator/accounts                      {"UserID", "Nick"?, "FaceUrl"?} import directly
     POST   /_emulator/usersig                       {"UserID", "expire"?} -> {"UserSig"} (an end user's sig)
     GET    /_emulator/groups                        list groups (with Dismissed)
-    GET    /_emulator/groups/{id}                   group info + members + Messages + Dismissed
+    GET    /_emulator/groups/{id}                   group info + members + Messages + Dismissed +
+                                                     JoinApplications
     POST   /_emulator/groups/{id}/messages          {"from", "text"} or {"from", "MsgBody", "Random"?,
                                                      "platform"? (default "Web"), "CloudCustomData"?, ...}
     POST   /_emulator/groups/{id}/quit              {"member"}: AfterMemberExit, ExitType Quit
+    POST   /_emulator/groups/{id}/apply             {"user"}: joinGroup -> {"Result": "Joined"|"Pending"}
+                                                     (BeforeApplyJoinGroup; see join_apply)
     POST   /_emulator/groups/{id}/destroy           dismiss "from the console" (also DELETE /groups/{id})
     GET|PUT /_emulator/faults                       the emulators.faults.Faults fields
     GET|DELETE /_emulator/callbacks[?command=]      callback delivery log / clear it
@@ -38,6 +41,7 @@ from emulators.tencent_im.errors import GROUP_GONE, INVALID_PARAM, TimError, fai
 from emulators.tencent_im.group_info import group_info
 from emulators.tencent_im.groups import dismiss
 from emulators.tencent_im.history import history_entry
+from emulators.tencent_im.join_apply import apply_to_join
 from emulators.tencent_im.members import quit_group
 from emulators.tencent_im.messages import send_message
 from emulators.tencent_im.usersig import generate_usersig
@@ -103,6 +107,7 @@ async def show_group(request: Request) -> Response:
     detail.update(
         Dismissed=group.dismissed,
         DismissedAt=group.dismissed_at,
+        JoinApplications=sorted(group.join_applications),  # Public-group applications awaiting approval
         Messages=[
             {
                 **history_entry(m),
@@ -149,6 +154,16 @@ async def quit_member(request: Request) -> Response:
     return JSONResponse(ok())
 
 
+async def apply(request: Request) -> Response:
+    """``{"user": "u1"}``: the user applies to join, as the SDK's joinGroup would."""
+    emu, body = emulator_of(request), await read_json(request)
+    user = body.get("user")
+    if not isinstance(user, str) or not user:
+        raise TimError(INVALID_PARAM, "user (the applying account) is required")
+    result = await apply_to_join(emu, request.path_params["group_id"], user, _user_ctx(emu, request, user))
+    return JSONResponse(ok(Result=result))
+
+
 async def destroy(request: Request) -> Response:
     """Dismiss the group "from the console"."""
     emu = emulator_of(request)
@@ -167,6 +182,7 @@ ROUTES = [
     Route("/_emulator/groups", with_errors(list_groups), methods=["GET"]),
     Route(_G + "/messages", with_errors(post_message), methods=["POST"]),
     Route(_G + "/quit", with_errors(quit_member), methods=["POST"]),
+    Route(_G + "/apply", with_errors(apply), methods=["POST"]),
     Route(_G + "/destroy", with_errors(destroy), methods=["POST"]),
     Route(_G, with_errors(show_group), methods=["GET"]),
     Route(_G, with_errors(destroy), methods=["DELETE"]),

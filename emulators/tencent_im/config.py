@@ -21,14 +21,22 @@ AFTER_CALLBACKS: frozenset[str] = frozenset(
         "Group.CallbackAfterGroupDestroyed",
     }
 )
+# After-events the gateway does not consume: emitted only when ticked (opt-in, like Before-events).
+OTHER_AFTER_CALLBACKS: frozenset[str] = frozenset(
+    {
+        "Group.CallbackAfterGroupInfoChanged",
+        "Group.CallbackAfterRecallMsg",
+    }
+)
 BEFORE_CALLBACKS: frozenset[str] = frozenset(
     {
+        "Group.CallbackBeforeApplyJoinGroup",
         "Group.CallbackBeforeCreateGroup",
         "Group.CallbackBeforeInviteJoinGroup",
         "Group.CallbackBeforeSendMsg",
     }
 )
-ALL_CALLBACKS: frozenset[str] = AFTER_CALLBACKS | BEFORE_CALLBACKS
+ALL_CALLBACKS: frozenset[str] = AFTER_CALLBACKS | OTHER_AFTER_CALLBACKS | BEFORE_CALLBACKS
 
 
 @dataclass

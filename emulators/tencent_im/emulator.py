@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 
 from emulators.faults import Faults
-from emulators.tencent_im import accounts, group_info, groups, history, members, messages
+from emulators.tencent_im import (
+    accounts,
+    group_info,
+    group_profile,
+    groups,
+    history,
+    members,
+    messages,
+    recall,
+)
 from emulators.tencent_im.callbacks import CallbackDispatcher
 from emulators.tencent_im.config import TencentEmulatorConfig
 from emulators.tencent_im.context import CallContext, Handler
@@ -48,6 +57,8 @@ COMMANDS: dict[tuple[str, str], Handler] = {
     **{("group_open_http_svc", name): h for name, h in messages.COMMANDS.items()},
     **{("group_open_http_svc", name): h for name, h in group_info.COMMANDS.items()},
     **{("group_open_http_svc", name): h for name, h in history.COMMANDS.items()},
+    **{("group_open_http_svc", name): h for name, h in group_profile.COMMANDS.items()},
+    **{("group_open_http_svc", name): h for name, h in recall.COMMANDS.items()},
 }
 
 

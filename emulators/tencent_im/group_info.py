@@ -31,12 +31,14 @@ def group_info(emu: TencentEmulator, group: Group, filters: JSON) -> JSON:
         "Owner_Account": group.owner,
         "CreateTime": group.created_at,
         "InfoSeq": group.info_seq,
-        "LastInfoTime": group.created_at,
+        "LastInfoTime": group.last_info_time or group.created_at,
         "LastMsgTime": group.last_msg_time,
         "NextMsgSeq": group.next_seq,
         "MemberNum": len(group.members),
         "MaxMemberNum": group.max_members,
         "ApplyJoinOption": group.apply_join_option,
+        # [P] Peer code shows ShutUpAllMember "On"/"Off" in group lists; MuteAllMember sets it.
+        "ShutUpAllMember": "On" if group.mute_all else "Off",
     }
     wanted = filters.get("GroupBaseInfoFilter")
     if isinstance(wanted, list):

@@ -47,7 +47,8 @@ def require_group(emu: TencentEmulator, body: JSON) -> Group:
     return group
 
 
-def _app_defined_data(body: JSON) -> dict[str, str]:
+def app_defined_data(body: JSON) -> dict[str, str]:
+    """``AppDefinedData`` as a dict, checked against the documented key/value limits (10004)."""
     data: dict[str, str] = {}
     for item in v.array(body, "AppDefinedData", required=False, max_len=10):
         key, value = (item.get("Key"), item.get("Value")) if isinstance(item, dict) else (None, None)
@@ -79,7 +80,7 @@ async def create_group(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JS
     members = v.member_accounts(v.array(body, "MemberList", required=False, max_len=500))
     if members and group_type == "AVChatRoom":
         raise TimError(NO_PERMISSION, "AVChatRoom groups take no MemberList at creation")
-    app_data = _app_defined_data(body)
+    app_data = app_defined_data(body)
     for account in [owner, *members]:
         if account and account not in emu.state.accounts:
             raise TimError(ACCOUNT_MISSING, f"account {account} has not been imported")

@@ -22,10 +22,12 @@ JSON = dict[str, Any]
 
 def history_entry(msg: StoredMessage) -> JSON:
     # [U] Online-only messages use a seq but are not stored: they read back as placeholders (IsPlaceMsg 1).
+    # Recalled ones read back as IsPlaceMsg 2 (reference §2.7); [U] their MsgBody is empty as well.
+    place = 2 if msg.recalled else 1 if msg.online_only else 0
     return {
         "From_Account": msg.from_account,
-        "IsPlaceMsg": 1 if msg.online_only else 0,
-        "MsgBody": [] if msg.online_only else msg.body,
+        "IsPlaceMsg": place,
+        "MsgBody": [] if place else msg.body,
         "MsgPriority": msg.priority,
         "MsgRandom": msg.random,
         "MsgSeq": msg.seq,

@@ -46,6 +46,7 @@ class StoredMessage:
     msg_id: str
     online_only: bool = False
     cloud_custom_data: str = ""
+    recalled: bool = False  # group_msg_recall: reads back as a placeholder (IsPlaceMsg 2)
 
 
 @dataclass
@@ -74,7 +75,11 @@ class Group:
     # Monotonic send times inside the last second, for the 40 msg/s per-group limit.
     send_times: deque[float] = field(default_factory=deque)
     info_seq: int = 1
+    last_info_time: int = 0  # 0 until modify_group_base_info first changes the profile
     last_msg_time: int = 0
+    mute_all: bool = False  # MuteAllMember; stored and reported, not enforced on sends
+    # Applications to a Public group waiting for owner/admin approval: account -> time applied.
+    join_applications: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
