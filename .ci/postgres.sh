@@ -23,10 +23,17 @@ case "${1:-}" in
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
       pgbin=$(find_pgbin)
     fi
-    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     tmp=$(mktemp -d)
-    chown postgres:postgres "$tmp"
-    if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(); fi
+    if [ "$(id -u)" = 0 ]; then
+      # initdb refuses root: run the server as the postgres user.
+      id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+      chown postgres:postgres "$tmp"
+      as_pg=(runuser -u postgres --)
+    else
+      as_pg=()
+    fi
+    # Whatever fails from here on, leave no server or folder behind.
+    trap '"${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1; rm -rf "$tmp"' ERR
     "${as_pg[@]}" "$pgbin/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$tmp/initdb.log" 2>&1 \
       || { cat "$tmp/initdb.log" >&2; exit 1; }
     "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/pg.log" -w \

@@ -24,7 +24,8 @@ from gateway.retry import RetryPolicy
 from gateway.routes import health
 from gateway.settings import StoreSettings
 from gateway.store import Store, open_store
-from gateway.worker import Handler, Worker, WorkerOptions
+from gateway.worker import Worker, WorkerOptions
+from handlers import Handler
 
 log = logging.getLogger("gateway.app")
 

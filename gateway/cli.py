@@ -160,7 +160,11 @@ def _events(args: argparse.Namespace) -> int:
     loaded = _configured(settings.StoreSettings)
 
     async def action(store: Store) -> int:
-        await store.migrate()
+        if not await store.is_ready():  # an operator's command never changes the schema
+            print(
+                "the store is unreachable or not migrated; run `tim-gateway migrate` first", file=sys.stderr
+            )
+            return 2
         if args.events_verb == "list":
             return await admin.list_events(
                 store,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shutil
 import socket
 import sys
 import tempfile
@@ -107,15 +108,17 @@ def demo_environment(tencent_url: str, salesforce_url: str, database_url: str) -
 
 
 def run(*, keep_running: bool = False, database_url: str | None = None, out: Print = print) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="tim-gateway-demo-"))
     try:
-        return asyncio.run(_run(keep_running=keep_running, database_url=database_url, out=out))
+        return asyncio.run(_run(workdir, keep_running=keep_running, database_url=database_url, out=out))
     except KeyboardInterrupt:
         return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def _run(*, keep_running: bool, database_url: str | None, out: Print) -> int:
+async def _run(workdir: Path, *, keep_running: bool, database_url: str | None, out: Print) -> int:
     started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="tim-gateway-demo-"))
     database_url = database_url or f"sqlite:///{workdir / 'gateway.db'}"
     sockets = {name: _listening_socket() for name in ("tencent", "salesforce", "gateway")}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}

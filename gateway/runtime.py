@@ -16,9 +16,9 @@ import uvicorn
 from gateway import observability
 from gateway.app import AppOptions, create_app, worker_options
 from gateway.settings import Settings
-from gateway.store import open_store
-from gateway.worker import Handler, Worker
-from handlers import Ports, build_registry, load_plugins
+from gateway.store import Store, open_store
+from gateway.worker import Worker
+from handlers import Handler, Ports, build_registry, load_plugins
 
 log = logging.getLogger("gateway.runtime")
 
@@ -77,10 +77,7 @@ async def _work(settings: Settings) -> None:
         await store.aclose()
 
 
-async def _refresh_inbox_gauges(store: object) -> None:
-    from gateway.store import Store
-
-    assert isinstance(store, Store)
+async def _refresh_inbox_gauges(store: Store) -> None:
     while True:
         with contextlib.suppress(Exception):
             observability.publish_inbox_stats(await store.inbox.stats())

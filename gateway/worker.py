@@ -2,8 +2,14 @@
 
 Order and exclusivity come from the store (a claim takes only the head of a conversation and a
 lease on the conversation), so any number of workers, in one process or many, can run side by
-side. This module adds the parts that live in one process: bounded concurrency, a heartbeat
-that keeps leases alive while handlers run, the retry/dead-letter decision, and a graceful stop.
+side. This module adds what lives in one process: bounded concurrency, a heartbeat that keeps
+the leases of events in hand alive (and stops a handler whose lease was lost, so an event never
+runs twice at once), the retry/dead-letter decision, and a graceful stop.
+
+Writing an outcome is retried briefly with stamina (a well-kept library for exactly this:
+exponential backoff with jitter, bounded by attempts and time). If the store stays unreachable,
+the event simply leaves our hands: its lease lapses and it runs again later; handlers are
+idempotent, so that is safe.
 """
 
 from __future__ import annotations
@@ -17,16 +23,18 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
+
+import stamina
 
 from gateway import observability as obs
 from gateway.errors import PermanentError, RetryableError
 from gateway.events import Event
 from gateway.retry import RetryPolicy
 from gateway.store.inbox import Inbox
+from handlers import Handler
 
 log = logging.getLogger("gateway.worker")
-
-Handler = Callable[[Event], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+@dataclass
+class _InHand:
+    event: Event
+    task: asyncio.Task[None]
+
+
 class Worker:
     def __init__(
         self,
@@ -57,10 +71,10 @@ class Worker:
         self.handlers = dict(handlers)
         self.options = options or WorkerOptions()
         self.name = name or worker_name()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_hand: dict[int, _InHand] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        inbox.on_enqueue(self._wake.set)
+        self._unsubscribe = inbox.on_enqueue(self._wake.set)
 
     def stop(self) -> None:
         """Stop claiming; :meth:`run` then finishes or releases in-flight work and returns."""
@@ -75,8 +89,7 @@ class Worker:
             while not self._stopping.is_set():
                 self._wake.clear()
                 claimed = await self._claim_some()
-                free = self.options.concurrency - len(self._in_flight)
-                if claimed and free > 0:
+                if claimed and self._free() > 0:
                     continue  # there may be more ready right now
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
@@ -85,6 +98,7 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+            self._unsubscribe()
             log.info("worker stopped", extra={"worker": self.name})
 
     async def run_until_idle(self, *, settle: float = 0.05, limit: float = 60.0) -> None:
@@ -93,8 +107,9 @@ class Worker:
         idle_since: float | None = None
         while time.monotonic() < deadline:
             claimed = await self._claim_some()
-            if self._in_flight:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED, timeout=settle)
+            if self._in_hand:
+                tasks = [held.task for held in self._in_hand.values()]
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=settle)
                 idle_since = None
             elif claimed == 0:
                 idle_since = idle_since or time.monotonic()
@@ -103,23 +118,27 @@ class Worker:
                 await asyncio.sleep(settle / 5)
         raise TimeoutError(f"worker still busy after {limit} s")
 
+    def _free(self) -> int:
+        return self.options.concurrency - len(self._in_hand)
+
     async def _claim_some(self) -> int:
-        free = self.options.concurrency - len(self._in_flight)
-        if free <= 0:
+        if self._free() <= 0:
             return 0
         try:
-            events = await self.inbox.claim(self.name, free, self.options.lease_seconds)
+            events = await self.inbox.claim(
+                self.name, self._free(), self.options.lease_seconds, self.options.policy
+            )
         except Exception:
             log.exception("claiming events failed; will try again", extra={"worker": self.name})
             return 0
         for event in events:
             task = asyncio.create_task(self._handle(event), name=f"event {event.id}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._on_done)
+            self._in_hand[event.id] = _InHand(event, task)
+            task.add_done_callback(partial(self._on_done, event.id))
         return len(events)
 
-    def _on_done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
+    def _on_done(self, event_id: int, task: asyncio.Task[None]) -> None:
+        self._in_hand.pop(event_id, None)
         self._wake.set()
 
     async def _handle(self, event: Event) -> None:
@@ -127,8 +146,6 @@ class Worker:
         try:
             outcome = await self._run_and_record(event, started)
         except Exception:
-            # The outcome could not be written (store unreachable). The claim's lease expires and
-            # the event runs again; handlers are idempotent, so that is safe.
             log.exception("could not record the outcome; the event will run again", extra=_fields(event))
             return
         finally:
@@ -142,20 +159,23 @@ class Worker:
         try:
             await self._run_handler(event)
         except RetryableError as exc:
-            return await self._retry_or_bury(event, started, exc, exc.retry_after)
+            return await self._retry_or_bury(event, started, _describe(exc), exc.retry_after)
         except PermanentError as exc:
             await self._bury(event, started, _describe(exc), blocks=exc.block_conversation)
             return "dead"
-        except TimeoutError as exc:
-            return await self._retry_or_bury(event, started, exc, None)
+        except TimeoutError:
+            return await self._retry_or_bury(
+                event, started, f"the handler did not finish within {self.options.handler_timeout} s", None
+            )
         except Exception as exc:  # a bug or an unclassified failure: retry, loudly
             log.exception("handler raised an unexpected error", extra=_fields(event))
-            return await self._retry_or_bury(event, started, exc, None)
-        if not await self.inbox.complete(event, self.name, started):
+            return await self._retry_or_bury(event, started, _describe(exc), None)
+        if await self._record(self.inbox.complete, event, self.name, started):
+            obs.EVENTS_PROCESSED.labels(kind=event.kind).inc()
+        else:
             log.warning(
                 "lease lost before completion; another worker took the event over", extra=_fields(event)
             )
-        obs.EVENTS_PROCESSED.labels(kind=event.kind).inc()
         return "done"
 
     async def _run_handler(self, event: Event) -> None:
@@ -165,10 +185,7 @@ class Worker:
         async with asyncio.timeout(self.options.handler_timeout):
             await handler(event)
 
-    async def _retry_or_bury(
-        self, event: Event, started: float, exc: BaseException, hint: float | None
-    ) -> str:
-        error = _describe(exc)
+    async def _retry_or_bury(self, event: Event, started: float, error: str, hint: float | None) -> str:
         policy = self.options.policy
         if policy.exhausted(event.attempts):
             await self._bury(
@@ -176,36 +193,60 @@ class Worker:
             )
             return "dead"
         delay = policy.delay(event.attempts, at_least=hint)
-        await self.inbox.retry_later(event, self.name, started, delay, error)
-        obs.EVENTS_RETRIED.labels(kind=event.kind).inc()
+        if await self._record(self.inbox.retry_later, event, self.name, started, delay, error):
+            obs.EVENTS_RETRIED.labels(kind=event.kind).inc()
         log.warning(
             "event will be retried", extra={**_fields(event), "delay": round(delay, 3), "error": error}
         )
         return "retry"
 
     async def _bury(self, event: Event, started: float, error: str, *, blocks: bool) -> None:
-        await self.inbox.dead_letter(event, self.name, started, error, blocks=blocks)
-        obs.EVENTS_DEAD.labels(kind=event.kind).inc()
+        if await self._record(self.inbox.dead_letter, event, self.name, started, error, blocks=blocks):
+            obs.EVENTS_DEAD.labels(kind=event.kind).inc()
         log.error("event dead-lettered", extra={**_fields(event), "error": error, "blocks": blocks})
+
+    async def _record(self, write: Callable[..., Awaitable[bool]], *args: object, **kwargs: object) -> bool:
+        """Write an outcome, riding out a short store outage; give up well before the lease ends."""
+        async for attempt in stamina.retry_context(
+            on=Exception, attempts=5, timeout=self.options.lease_seconds / 2, wait_initial=0.1, wait_max=2.0
+        ):
+            with attempt:
+                return await write(*args, **kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def _heartbeat(self) -> None:
         interval = self.options.lease_seconds / 3
+        last_success = time.monotonic()
         while True:
             await asyncio.sleep(interval)
-            if self._in_flight:
-                try:
-                    await self.inbox.heartbeat(self.name, self.options.lease_seconds)
-                except Exception:
-                    log.exception("lease heartbeat failed", extra={"worker": self.name})
+            in_hand = {event_id: held.event.conversation_key for event_id, held in self._in_hand.items()}
+            try:
+                still_ours = await self.inbox.heartbeat(self.name, in_hand, self.options.lease_seconds)
+            except Exception:
+                log.exception("lease heartbeat failed", extra={"worker": self.name})
+                if time.monotonic() - last_success > self.options.lease_seconds - interval:
+                    self._abandon(set(in_hand), "leases are about to lapse: the store is unreachable")
+                continue
+            last_success = time.monotonic()
+            self._abandon(set(in_hand) - still_ours, "lease lost: another worker may run the event now")
+
+    def _abandon(self, event_ids: set[int], reason: str) -> None:
+        """Stop handlers whose lease is gone, so an event never runs in two places at once."""
+        for event_id in event_ids:
+            held = self._in_hand.get(event_id)
+            if held is not None and not held.task.done():
+                log.warning("abandoning an event", extra={**_fields(held.event), "reason": reason})
+                held.task.cancel()
 
     async def _shut_down(self) -> None:
-        if self._in_flight:
-            log.info("finishing in-flight events", extra={"worker": self.name, "count": len(self._in_flight)})
-            await asyncio.wait(set(self._in_flight), timeout=self.options.shutdown_grace)
-        for task in list(self._in_flight):
-            task.cancel()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        tasks = [held.task for held in self._in_hand.values()]
+        if tasks:
+            log.info("finishing in-flight events", extra={"worker": self.name, "count": len(tasks)})
+            await asyncio.wait(tasks, timeout=self.options.shutdown_grace)
+        for held in list(self._in_hand.values()):
+            held.task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         try:
             await self.inbox.release_all(self.name)
         except Exception:

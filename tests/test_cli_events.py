@@ -105,3 +105,13 @@ def test_migrate_applies_then_reports_up_to_date(
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert _run(capsys, "migrate") == (0, "applied 0001 inbox\n")
     assert _run(capsys, "migrate") == (0, "schema is up to date\n")
+
+
+def test_events_refuse_to_touch_a_store_that_is_not_migrated(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli.main(["events", "list"]) == 2
+    assert "run `tim-gateway migrate` first" in capsys.readouterr().err
+    assert cli.main(["migrate"]) == 0  # and nothing was created behind the operator's back
+    assert capsys.readouterr().out == "applied 0001 inbox\n"

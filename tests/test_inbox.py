@@ -7,9 +7,13 @@ import asyncio
 import pytest
 
 from gateway.events import NewEvent
+from gateway.retry import RetryPolicy
 from gateway.store import Store
+from gateway.store.group_commit import InvalidEvent
 
 pytestmark = pytest.mark.anyio
+
+NO_WAIT = RetryPolicy(base=0.0, jitter=0)  # a lost claim is retaken at once
 
 
 async def test_enqueue_reports_a_new_event_then_recognises_its_redelivery(store: Store) -> None:
@@ -52,7 +56,7 @@ async def test_enqueue_many_stores_a_batch_atomically_and_flags_duplicates(store
 
 
 async def test_a_payload_that_is_not_json_is_refused_before_anything_is_stored(store: Store) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidEvent, match="payload is not JSON"):
         await store.inbox.enqueue("s", "k", "kind", "c", {"when": object()})
     assert await store.inbox.list() == []
 
@@ -80,7 +84,7 @@ async def test_a_claim_whose_lease_expired_is_taken_over_by_another_worker(store
     await store.inbox.enqueue("s", "1", "kind", "case", {})
     [held] = await store.inbox.claim("crashed-worker", 10, lease_seconds=0.05)
     await asyncio.sleep(0.1)
-    [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30)
+    [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT)
     assert retaken.id == held.id and retaken.attempts == 2
     assert not await store.inbox.complete(held, "crashed-worker", started_at=0.0)  # its lease is gone
     assert await store.inbox.complete(retaken, "w2", started_at=0.0)
@@ -88,11 +92,31 @@ async def test_a_claim_whose_lease_expired_is_taken_over_by_another_worker(store
 
 async def test_a_heartbeat_keeps_a_long_claim_from_being_taken_over(store: Store) -> None:
     await store.inbox.enqueue("s", "1", "kind", "case", {})
-    await store.inbox.claim("w1", 10, lease_seconds=0.2)
+    [event] = await store.inbox.claim("w1", 10, lease_seconds=1.0)
     for _ in range(4):
-        await asyncio.sleep(0.1)
-        await store.inbox.heartbeat("w1", lease_seconds=0.2)
+        await asyncio.sleep(0.4)
+        assert await store.inbox.heartbeat("w1", {event.id: "case"}, lease_seconds=1.0) == {event.id}
         assert await store.inbox.claim("w2", 10, lease_seconds=30) == []
+
+
+async def test_a_heartbeat_reports_a_lease_that_was_lost_to_another_worker(store: Store) -> None:
+    await store.inbox.enqueue("s", "1", "kind", "case", {})
+    [event] = await store.inbox.claim("w1", 10, lease_seconds=0.05)
+    await asyncio.sleep(0.1)
+    [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT)
+    assert retaken.id == event.id
+    assert await store.inbox.heartbeat("w1", {event.id: "case"}, lease_seconds=30) == set()
+
+
+async def test_a_claim_no_longer_in_hand_is_not_kept_alive_by_the_heartbeat(store: Store) -> None:
+    await store.inbox.enqueue("s", "orphan", "kind", "a", {})
+    await store.inbox.enqueue("s", "busy", "kind", "b", {})
+    events = {e.dedupe_key: e for e in await store.inbox.claim("w1", 10, lease_seconds=0.3)}
+    for _ in range(4):  # the worker lost track of "orphan" (its outcome could not be written)
+        await asyncio.sleep(0.15)
+        await store.inbox.heartbeat("w1", {events["busy"].id: "b"}, lease_seconds=0.3)
+    [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT)
+    assert retaken.dedupe_key == "orphan"
 
 
 async def test_a_retry_is_not_claimed_before_its_time(store: Store) -> None:
@@ -189,3 +213,107 @@ async def test_a_dropped_event_still_swallows_its_redeliveries(store: Store) -> 
     assert await store.inbox.drop(first.id)
     again = await store.inbox.enqueue("salesforce", "04l1", "case.closed", "500A", {})
     assert not again.created and again.id == first.id
+
+
+async def test_a_lost_claim_waits_its_backoff_before_running_again(store: Store) -> None:
+    await store.inbox.enqueue("s", "1", "kind", "case", {})
+    await store.inbox.claim("crashed-worker", 10, lease_seconds=0.05)
+    await asyncio.sleep(0.1)
+    assert await store.inbox.claim("w2", 10, lease_seconds=30, policy=RetryPolicy(base=60)) == []
+    [event] = await store.inbox.list(state="pending")
+    assert event.last_error is not None and "stopped without finishing" in event.last_error
+
+
+async def test_an_event_that_keeps_killing_its_worker_is_dead_lettered_at_the_attempt_limit(
+    store: Store,
+) -> None:
+    await store.inbox.enqueue("s", "1", "kind", "case", {})
+    policy = RetryPolicy(base=0.0, jitter=0, max_attempts=3)
+    for _ in range(3):
+        assert len(await store.inbox.claim("doomed-worker", 10, lease_seconds=0.05, policy=policy)) == 1
+        await asyncio.sleep(0.1)
+    assert await store.inbox.claim("w", 10, lease_seconds=30, policy=policy) == []
+    [dead] = await store.inbox.list(state="dead")
+    assert dead.last_error is not None and dead.last_error.startswith("gave up after 3 attempts")
+    detail = await store.inbox.show(dead.id)
+    assert detail is not None and [a.outcome for a in detail.attempts] == ["lost", "lost", "lost"]
+
+
+async def test_a_released_claim_gives_its_attempt_back_and_says_so_in_the_history(store: Store) -> None:
+    await store.inbox.enqueue("s", "1", "kind", "case", {})
+    for _ in range(3):
+        await store.inbox.claim("deploying-worker", 10, lease_seconds=300)
+        await store.inbox.release_all("deploying-worker")
+    [event] = await store.inbox.claim("w", 10, lease_seconds=30)
+    assert event.attempts == 1
+    await store.inbox.complete(event, "w", 0.0)
+    detail = await store.inbox.show(event.id)
+    assert detail is not None
+    assert [(a.attempt, a.outcome) for a in detail.attempts] == [(1, "released")] * 3 + [(1, "done")]
+
+
+async def test_one_callers_unstorable_event_fails_only_that_caller(store: Store) -> None:
+    lone_surrogate = "\ud800"
+    results = await asyncio.gather(
+        store.inbox.enqueue("tencent", "good-1", "kind", "case", {"text": "hello"}),
+        store.inbox.enqueue("tencent", "bad-1", "kind", "case", {"text": lone_surrogate}),
+        store.inbox.enqueue("tencent", "bad\x002", "kind", "case", {}),
+        store.inbox.enqueue("tencent", "good-2", "kind", "case", {"text": "\u4f60\u597d"}),
+        return_exceptions=True,
+    )
+    assert [type(r).__name__ for r in results] == [
+        "EnqueueResult",
+        "InvalidEvent",
+        "InvalidEvent",
+        "EnqueueResult",
+    ]
+    assert isinstance(results[1], InvalidEvent) and "lone surrogate" in str(results[1])
+    stored = [await store.inbox.show(e.id) for e in await store.inbox.list()]
+    assert sorted(d.dedupe_key for d in stored if d is not None) == ["good-1", "good-2"]
+
+
+async def test_readiness_checks_read_without_creating_anything(database_url: str) -> None:
+    from gateway.store import migrate, open_store
+
+    fresh = open_store(database_url)
+    try:
+        assert await migrate.current_version(fresh.database) == 0
+        assert await migrate.current_version(fresh.database) == 0
+        exists = await fresh.database.run(lambda tx: tx.fetchone("schema_migrations_exists"))
+        assert exists is not None and exists["n"] == 0
+    finally:
+        await fresh.aclose()
+
+
+async def test_on_postgresql_a_conversation_gets_ids_in_commit_order_across_replicas(
+    postgres_url: str,
+) -> None:
+    """Replica A holds its insert open; replica B's event for the same Case must wait and come after."""
+    import psycopg
+
+    from gateway.store import open_store
+    from gateway.store.database import Transaction
+    from gateway.store.queries import load
+
+    store = open_store(postgres_url)
+    await store.migrate()
+    try:
+        with psycopg.connect(postgres_url) as replica_a:
+            cursor = replica_a.cursor(row_factory=psycopg.rows.dict_row)
+            tx = Transaction(cursor, load("postgresql"), "postgresql")
+            tx.fetchall("lock_conversations", keys=["case-1"])
+            cursor.execute(
+                "INSERT INTO inbox_events"
+                " (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)"
+                " VALUES ('a', 'first', 'k', 'case-1', '{}', 0, 0)"
+            )
+            second = asyncio.create_task(store.inbox.enqueue("b", "second", "k", "case-1", {}))
+            await asyncio.sleep(0.3)
+            assert not second.done()  # waiting for replica A's commit, not overtaking it
+            assert await store.inbox.claim("w", 10, lease_seconds=30) == []
+            replica_a.commit()
+        await second
+        [head] = await store.inbox.claim("w", 10, lease_seconds=30)
+        assert head.dedupe_key == "first"
+    finally:
+        await store.aclose()

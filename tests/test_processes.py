@@ -102,8 +102,8 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_a_restart_finishes_ev
     store = open_store(database_url)
     await store.migrate()
     record, log = tmp_path / "record.txt", tmp_path / "worker.log"
-    for n in range(200):
-        await store.inbox.enqueue("test", f"e{n}", "test.record", f"case-{n % 20}", {"sleep": 0.02})
+    for n in range(200):  # at least 1.25 s of work at 8 at a time, so the kill lands mid-batch
+        await store.inbox.enqueue("test", f"e{n}", "test.record", f"case-{n % 20}", {"sleep": 0.05})
     first = _start_worker(database_url, record, log, GATEWAY_LEASE_SECONDS="2")
     try:
         await _wait_for(_lines_at_least(record, 40), 60, "the first worker to get going")
@@ -123,9 +123,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_a_restart_finishes_ev
         for event in await store.inbox.list(limit=1000):
             detail = await store.inbox.show(event.id)
             assert detail is not None
-            assert [a.outcome for a in detail.attempts] == ["done"], (
-                f"event {event.id} finished more than once"
-            )
+            outcomes = [a.outcome for a in detail.attempts]
+            assert outcomes.count("done") == 1, f"event {event.id} finished more than once"
+            assert set(outcomes) <= {"lost", "done"}
         handled = Counter(event_id for event_id, *_ in read_records(str(record)))
         assert len(handled) == 200
         # Only events in flight at the kill ran twice (at-least-once, bounded by the concurrency).

@@ -14,7 +14,8 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.events import Event
 from gateway.retry import RetryPolicy
 from gateway.store import Store
-from gateway.worker import Handler, Worker, WorkerOptions
+from gateway.worker import Worker, WorkerOptions
+from handlers import Handler
 
 pytestmark = pytest.mark.anyio
 
@@ -217,9 +218,9 @@ async def test_graceful_stop_finishes_in_flight_work_and_claims_nothing_new(stor
     await store.inbox.enqueue("test", "2", "test.slow", "b", {})
     worker.stop()
     await task
-    assert finished[0] == "1"
+    assert finished == ["1"]
     states = {e.conversation_key: e.state for e in await store.inbox.list()}
-    assert states["a"] == "done"
+    assert states == {"a": "done", "b": "pending"}
 
 
 async def test_graceful_stop_releases_work_that_outlives_the_grace_period(store: Store) -> None:
@@ -259,3 +260,32 @@ async def test_a_new_event_wakes_an_idle_embedded_worker_without_waiting_for_the
 
 def _unused(handler: Handler) -> None:  # keeps the Handler alias exercised by mypy
     pass
+
+
+async def test_a_handler_whose_lease_was_lost_is_stopped_so_the_event_never_runs_twice_at_once(
+    store: Store,
+) -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def long_running(event: Event) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    await store.inbox.enqueue("test", "1", "test.long", "case", {})
+    options = WorkerOptions(concurrency=2, lease_seconds=1.5, poll_seconds=0.05)
+    worker = Worker(store.inbox, {"test.long": long_running}, options, name="w1")
+    task = asyncio.create_task(worker.run())
+    await started.wait()
+    # Another replica took the event over (as after a long network partition).
+    await store.database.run(lambda tx: tx.execute_sql("UPDATE inbox_events SET lease_owner = 'w2'"))
+    await asyncio.wait_for(cancelled.wait(), timeout=5)  # the next heartbeat notices
+    worker.stop()
+    await task
+    [event] = await store.inbox.list()
+    assert event.state == "running"  # left to its new owner, nothing recorded by w1
+    detail = await store.inbox.show(event.id)
+    assert detail is not None and detail.attempts == [] and detail.lease_owner == "w2"

@@ -38,9 +38,10 @@ class StoreUnavailable(Exception):
 class Transaction:
     """One open transaction; statements are named entries of ``queries.sql``."""
 
-    def __init__(self, cursor: Any, statements: Mapping[str, str]) -> None:
+    def __init__(self, cursor: Any, statements: Mapping[str, str], dialect: Dialect) -> None:
         self._cursor = cursor
         self._statements = statements
+        self.dialect = dialect
 
     def execute(self, statement: str, /, **params: Any) -> int:
         """Run a statement that returns no rows; return how many rows it changed."""
@@ -99,7 +100,7 @@ class Database(ABC):
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close_in_thread)
-        self._executor.shutdown(wait=True)
+        self._executor.shutdown(wait=False)  # idle by now; never block the event loop on it
 
 
 class SQLiteDatabase(Database):
@@ -136,11 +137,14 @@ class SQLiteDatabase(Database):
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(f"sqlite: {exc}") from exc
             try:
-                result = work(Transaction(connection.cursor(), self._statements))
-            except BaseException:
-                connection.execute("ROLLBACK")
+                result = work(Transaction(connection.cursor(), self._statements, self.dialect))
+                connection.execute("COMMIT")
+            except BaseException as exc:
+                if connection.in_transaction:  # SQLite may already have rolled back by itself
+                    connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, I/O error
+                    raise StoreUnavailable(f"sqlite: {exc}") from exc
                 raise
-            connection.execute("COMMIT")
             return result
 
     def _close_in_thread(self) -> None:
@@ -156,14 +160,19 @@ class PostgresDatabase(Database):
         super().__init__(threads=pool_size)
         from psycopg_pool import ConnectionPool
 
-        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=15)
+        # check: a connection broken by a server restart is replaced, not handed out.
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, timeout=15, check=ConnectionPool.check_connection
+        )
         self._opened = False
         self._open_lock = threading.Lock()
 
     def _ensure_open(self) -> None:
         with self._open_lock:
             if not self._opened:
-                self._pool.open(wait=True, timeout=15)
+                # wait=False: a server that is down at start-up is retried in the background
+                # (a pool whose first open timed out could never be opened again).
+                self._pool.open(wait=False)
                 self._opened = True
 
     def _run_in_thread(self, work: Callable[[Transaction], T]) -> T:
@@ -174,7 +183,7 @@ class PostgresDatabase(Database):
         try:
             self._ensure_open()
             with self._pool.connection() as connection, connection.cursor(row_factory=dict_row) as cursor:
-                return work(Transaction(cursor, self._statements))
+                return work(Transaction(cursor, self._statements, self.dialect))
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(f"postgresql: {exc}") from exc
 

@@ -1,26 +1,20 @@
-"""The inbox: store events durably, hand them out under leases, record how each attempt ended.
+"""The inbox: store events durably, hand them out under leases, and let operators act on them.
 
-Every method is one transaction. The SQL lives in ``queries.sql``; this module only decides
-which statements run together.
+Every method is one transaction on a store thread. The SQL lives in ``queries.sql``; writing
+goes through :mod:`.group_commit`, claiming and finishing through :mod:`.claims`; this module
+is the facade the rest of the gateway uses.
 
-Enqueueing uses *group commit*: while one transaction is being written, requests that arrive
-queue up and go together in the next one. Each caller still waits for the commit that holds
-its own event before it may acknowledge, so nothing is acknowledged that is not on disk; but
-the store pays for one commit per batch instead of one per request, which is what keeps the
-webhook endpoints fast (see ``bench/ingest.py``).
+Time comes from one clock per store: the PostgreSQL server's (so replicas on several hosts
+agree on when a lease expires), or this host's for SQLite, which only one host uses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import partial
 from typing import Any, cast
 
-from gateway import observability as obs
 from gateway.events import (
     EVENT_STATES,
     Attempt,
@@ -32,25 +26,23 @@ from gateway.events import (
     InboxStats,
     NewEvent,
 )
+from gateway.retry import RetryPolicy
+from gateway.store import claims
 from gateway.store.database import Database, Row, Transaction
+from gateway.store.group_commit import GroupCommit
 
 Clock = Callable[[], float]
-
-
-@dataclass
-class _Waiting:
-    event: NewEvent
-    payload: str  # serialised once, by the caller, so a bad payload fails in its own request
-    result: asyncio.Future[EnqueueResult]
 
 
 class Inbox:
     def __init__(self, database: Database, *, clock: Clock = time.time) -> None:
         self.database = database
         self._clock = clock
-        self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._writer = GroupCommit(database, self._now)
+
+    def _now(self, tx: Transaction) -> float:
+        row = tx.fetchone("database_now")
+        return float(row["now"]) if row is not None and row["now"] is not None else self._clock()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -62,139 +54,69 @@ class Inbox:
         return result
 
     async def enqueue_many(self, events: Sequence[NewEvent]) -> list[EnqueueResult]:
-        """Store several events in one transaction: all are committed, or none (e.g. one SOAP POST)."""
-        loop = asyncio.get_running_loop()
-        waiting = [_Waiting(event, _serialise(event.payload), loop.create_future()) for event in events]
-        self._waiting.extend(waiting)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches(), name="inbox-group-commit")
-        return [await item.result for item in waiting]
+        """Store several events in one transaction: all are committed, or none (e.g. one SOAP POST).
 
-    def on_enqueue(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after new events commit (the embedded worker wakes up at once)."""
-        self._listeners.append(listener)
+        Raises :class:`~gateway.store.group_commit.InvalidEvent` for input that cannot be stored,
+        before anything is written.
+        """
+        return await self._writer.enqueue(events)
 
-    async def _write_batches(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            now = self._clock()
-            try:
-                results = await self.database.run(partial(_insert_all, batch=batch, now=now))
-            except Exception as exc:  # every waiting caller learns of the failure
-                for item in batch:
-                    if not item.result.done():
-                        item.result.set_exception(exc)
-                continue
-            for item, result in zip(batch, results, strict=True):
-                counter = obs.EVENTS_RECEIVED if result.created else obs.EVENTS_DUPLICATE
-                counter.labels(source=item.event.source, kind=item.event.kind).inc()
-                if not item.result.done():
-                    item.result.set_result(result)
-            if any(result.created for result in results):
-                for listener in self._listeners:
-                    listener()
+    def on_enqueue(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after new events commit; returns a function that stops it."""
+        self._writer.listeners.append(listener)
+        return lambda: self._writer.listeners.remove(listener)
+
+    def _notify(self) -> None:
+        for listener in self._writer.listeners:
+            listener()
 
     # -- claiming and finishing -------------------------------------------------------------
 
-    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Event]:
+    async def claim(
+        self, owner: str, limit: int, lease_seconds: float, policy: RetryPolicy | None = None
+    ) -> list[Event]:
         """Take up to ``limit`` events, at most one per conversation, each the head of its conversation."""
+        chosen = policy or RetryPolicy()
+        return await self.database.run(
+            lambda tx: claims.claim(
+                tx, self._now(tx), owner=owner, limit=limit, lease_seconds=lease_seconds, policy=chosen
+            )
+        )
 
-        def work(tx: Transaction) -> list[Event]:
-            now = self._clock()
-            expires_at = now + lease_seconds
-            tx.execute("reap_expired_claims", now=now)
-            claimed: list[Event] = []
-            for candidate in tx.fetchall("claim_candidates", now=now, limit=limit):
-                key = candidate["conversation_key"]
-                if (
-                    tx.fetchone(
-                        "take_conversation_lease",
-                        conversation_key=key,
-                        owner=owner,
-                        expires_at=expires_at,
-                        now=now,
-                    )
-                    is None
-                ):
-                    continue
-                row = tx.fetchone(
-                    "claim_event", id=candidate["id"], owner=owner, now=now, expires_at=expires_at
-                )
-                if row is None:
-                    tx.execute("release_conversation", conversation_key=key, owner=owner)
-                    continue
-                claimed.append(_event(row))
-            return claimed
-
-        return await self.database.run(work)
-
-    async def heartbeat(self, owner: str, lease_seconds: float) -> None:
-        """Extend every lease ``owner`` holds, so long handlers are not taken over."""
-
-        def work(tx: Transaction) -> None:
-            expires_at = self._clock() + lease_seconds
-            tx.execute("extend_event_leases", owner=owner, expires_at=expires_at)
-            tx.execute("extend_conversation_leases", owner=owner, expires_at=expires_at)
-
-        await self.database.run(work)
+    async def heartbeat(self, owner: str, in_hand: Mapping[int, str], lease_seconds: float) -> set[int]:
+        """Extend the leases of the events in hand (id → conversation); return those still ours."""
+        if not in_hand:
+            return set()
+        return await self.database.run(
+            lambda tx: claims.heartbeat(
+                tx, self._now(tx), owner=owner, in_hand=in_hand, lease_seconds=lease_seconds
+            )
+        )
 
     async def complete(self, event: Event, owner: str, started_at: float) -> bool:
         """Mark done. False if the lease was lost meanwhile (another worker took the event over)."""
-        return await self._finish(event, owner, started_at, "done", None, finish_done={})
+        return await self._finish(event, owner, started_at, outcome="done")
 
     async def retry_later(
         self, event: Event, owner: str, started_at: float, delay: float, error: str
     ) -> bool:
-        run_after = self._clock() + delay
-        return await self._finish(
-            event, owner, started_at, "retry", error, finish_retry={"run_after": run_after, "error": error}
-        )
+        return await self._finish(event, owner, started_at, outcome="retry", error=error, delay=delay)
 
     async def dead_letter(
         self, event: Event, owner: str, started_at: float, error: str, *, blocks: bool
     ) -> bool:
-        return await self._finish(
-            event, owner, started_at, "dead", error, finish_dead={"error": error, "blocks": int(blocks)}
+        return await self._finish(event, owner, started_at, outcome="dead", error=error, blocks=blocks)
+
+    async def _finish(self, event: Event, owner: str, started_at: float, **outcome: Any) -> bool:
+        return await self.database.run(
+            lambda tx: claims.finish(
+                tx, self._now(tx), event=event, owner=owner, started_at=started_at, **outcome
+            )
         )
-
-    async def _finish(
-        self,
-        event: Event,
-        owner: str,
-        started_at: float,
-        outcome: str,
-        error: str | None,
-        **statement: dict[str, Any],
-    ) -> bool:
-        [(name, params)] = statement.items()
-
-        def work(tx: Transaction) -> bool:
-            now = self._clock()
-            changed = tx.execute(name, id=event.id, owner=owner, now=now, **params)
-            if changed:
-                tx.execute(
-                    "record_attempt",
-                    event_id=event.id,
-                    attempt=event.attempts,
-                    worker=owner,
-                    started_at=started_at,
-                    now=now,
-                    outcome=outcome,
-                    error=error,
-                )
-            tx.execute("release_conversation", conversation_key=event.conversation_key, owner=owner)
-            return changed > 0
-
-        return await self.database.run(work)
 
     async def release_all(self, owner: str) -> None:
         """Give back every claim ``owner`` holds (graceful shutdown)."""
-
-        def work(tx: Transaction) -> None:
-            tx.execute("release_owned_events", owner=owner)
-            tx.execute("release_owned_conversations", owner=owner)
-
-        await self.database.run(work)
+        await self.database.run(lambda tx: claims.release_all(tx, self._now(tx), owner=owner))
 
     # -- operators ---------------------------------------------------------------------------
 
@@ -224,97 +146,34 @@ class Inbox:
     async def retry_dead(self, event_id: int) -> bool:
         """Bring one dead event back to pending with a fresh attempt budget."""
         row = await self.database.run(
-            lambda tx: tx.fetchone("retry_dead_event", id=event_id, now=self._clock())
+            lambda tx: tx.fetchone("retry_dead_event", id=event_id, now=self._now(tx))
         )
-        self._notify_if(row is not None)
+        if row is not None:
+            self._notify()
         return row is not None
 
     async def retry_all_dead(self) -> int:
-        rows = await self.database.run(lambda tx: tx.fetchall("retry_all_dead", now=self._clock()))
-        self._notify_if(bool(rows))
+        rows = await self.database.run(lambda tx: tx.fetchall("retry_all_dead", now=self._now(tx)))
+        if rows:
+            self._notify()
         return len(rows)
 
     async def drop(self, event_id: int) -> bool:
         """Give up on a pending or dead event for good; its dedupe key keeps swallowing redeliveries."""
-        row = await self.database.run(lambda tx: tx.fetchone("drop_event", id=event_id, now=self._clock()))
+        row = await self.database.run(lambda tx: tx.fetchone("drop_event", id=event_id, now=self._now(tx)))
         return row is not None
 
     async def stats(self) -> InboxStats:
-        def work(tx: Transaction) -> tuple[list[Row], Row | None]:
-            return tx.fetchall("count_by_state"), tx.fetchone("oldest_pending")
+        def work(tx: Transaction) -> tuple[list[Row], Row | None, float]:
+            return tx.fetchall("count_by_state"), tx.fetchone("oldest_pending"), self._now(tx)
 
-        rows, oldest = await self.database.run(work)
+        rows, oldest, now = await self.database.run(work)
         counts: dict[EventState, int] = dict.fromkeys(EVENT_STATES, 0)
         for row in rows:
             counts[cast(EventState, row["state"])] = int(row["n"])
         oldest_at = oldest["oldest"] if oldest else None
-        age = max(0.0, self._clock() - float(oldest_at)) if oldest_at is not None else 0.0
+        age = max(0.0, now - float(oldest_at)) if oldest_at is not None else 0.0
         return InboxStats(counts=counts, oldest_pending_age=age)
-
-    def _notify_if(self, changed: bool) -> None:
-        if changed:
-            for listener in self._listeners:
-                listener()
-
-
-# SQLite allows 32,766 bound parameters per statement; 5 per event keeps far below that.
-_ROWS_PER_STATEMENT = 500
-
-
-def _insert_all(tx: Transaction, batch: list[_Waiting], now: float) -> list[EnqueueResult]:
-    results: list[EnqueueResult] = []
-    for start in range(0, len(batch), _ROWS_PER_STATEMENT):
-        results.extend(_insert_chunk(tx, batch[start : start + _ROWS_PER_STATEMENT], now))
-    return results
-
-
-def _serialise(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
-    events = [item.event for item in items]
-    rows = [
-        {
-            "source": item.event.source,
-            "dedupe_key": item.event.dedupe_key,
-            "kind": item.event.kind,
-            "conversation_key": item.event.conversation_key,
-            "payload": item.payload,
-        }
-        for item in items
-    ]
-    inserted = {
-        (r["source"], r["dedupe_key"]): int(r["id"])
-        for r in tx.fetchall_batch("enqueue", "enqueue_row", rows, now=now)
-    }
-    known: dict[tuple[str, str], int] = {}
-    results: list[EnqueueResult] = []
-    for event in events:
-        key = (event.source, event.dedupe_key)
-        if key in inserted:  # the first of its key in this batch is the one stored
-            known[key] = inserted.pop(key)
-            results.append(EnqueueResult(id=known[key], created=True))
-            continue
-        if key not in known:  # stored by an earlier transaction
-            row = tx.fetchone("find_by_dedupe_key", source=event.source, dedupe_key=event.dedupe_key)
-            assert row is not None, "ON CONFLICT DO NOTHING implies the row exists"
-            known[key] = int(row["id"])
-        results.append(EnqueueResult(id=known[key], created=False))
-    return results
-
-
-def _event(row: Row) -> Event:
-    return Event(
-        id=int(row["id"]),
-        source=row["source"],
-        dedupe_key=row["dedupe_key"],
-        kind=row["kind"],
-        conversation_key=row["conversation_key"],
-        payload=json.loads(row["payload"]),
-        attempts=int(row["attempts"]),
-        received_at=float(row["received_at"]),
-    )
 
 
 def _summary(row: Row) -> EventSummary:

@@ -18,11 +18,39 @@ RETURNING id, source, dedupe_key;
 -- name: find_by_dedupe_key
 SELECT id FROM inbox_events WHERE source = :source AND dedupe_key = :dedupe_key;
 
--- name: reap_expired_claims
--- A worker that died holding a claim: its event goes back to pending, attempts unchanged.
-UPDATE inbox_events
-SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+-- name: database_now
+-- SQLite serves one host, whose clock the gateway reads itself; see the PostgreSQL variant.
+SELECT NULL AS now;
+
+-- name: database_now@postgresql
+-- Replicas on several hosts must agree on when a lease expires: they all read the server's clock.
+SELECT EXTRACT(EPOCH FROM clock_timestamp())::double precision AS now;
+
+-- name: lock_conversations
+SELECT NULL;
+
+-- name: lock_conversations@postgresql
+-- Two replicas enqueueing into one conversation take turns, so ids within a conversation are
+-- handed out in commit order and a claim can never see a later event before an earlier one.
+-- :keys arrive sorted, so two batches never wait on each other in opposite orders.
+SELECT pg_advisory_xact_lock(hashtext(key)) FROM unnest(CAST(:keys AS text[])) AS key;
+
+-- name: expired_claims
+-- Events whose worker stopped heartbeating (killed, crashed, partitioned away).
+SELECT id, conversation_key, attempts, lease_owner, started_at
+FROM inbox_events
 WHERE state = 'running' AND lease_expires_at <= :now;
+
+-- name: requeue_lost_claim
+-- The attempt counts (the handler may have crashed the process); it waits its backoff like a failure.
+UPDATE inbox_events
+SET state = 'pending', run_after = :run_after, last_error = :error, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'running' AND lease_expires_at <= :now;
+
+-- name: bury_lost_claim
+UPDATE inbox_events
+SET state = 'dead', finished_at = :now, last_error = :error, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'running' AND lease_expires_at <= :now;
 
 -- name: claim_candidates
 -- The head of each conversation that nothing holds: the oldest event not yet finished,
@@ -77,12 +105,16 @@ WHERE id = :id AND state = 'pending'
 RETURNING id, source, dedupe_key, kind, conversation_key, payload, state, attempts,
           received_at, run_after, last_error;
 
--- name: extend_event_leases
+-- name: extend_event_lease
+-- One event still in hand (a claim whose outcome could not be written is not, and must lapse).
+-- No row back means the lease was lost: another worker may be running the event now.
 UPDATE inbox_events SET lease_expires_at = :expires_at
-WHERE lease_owner = :owner AND state = 'running';
+WHERE id = :id AND lease_owner = :owner AND state = 'running'
+RETURNING id;
 
--- name: extend_conversation_leases
-UPDATE conversation_leases SET lease_expires_at = :expires_at WHERE lease_owner = :owner;
+-- name: extend_conversation_lease
+UPDATE conversation_leases SET lease_expires_at = :expires_at
+WHERE lease_owner = :owner AND conversation_key = :conversation_key;
 
 -- name: release_conversation
 DELETE FROM conversation_leases WHERE conversation_key = :conversation_key AND lease_owner = :owner;
@@ -108,10 +140,16 @@ WHERE id = :id AND state = 'running' AND lease_owner = :owner;
 INSERT INTO inbox_attempts (event_id, attempt, worker, started_at, finished_at, outcome, error)
 VALUES (:event_id, :attempt, :worker, :started_at, :now, :outcome, :error);
 
+-- name: record_released_attempts
+INSERT INTO inbox_attempts (event_id, attempt, worker, started_at, finished_at, outcome, error)
+SELECT id, attempts, lease_owner, COALESCE(started_at, :now), :now, 'released', NULL
+FROM inbox_events WHERE lease_owner = :owner AND state = 'running';
+
 -- name: release_owned_events
--- Graceful shutdown: hand unfinished claims back at once instead of waiting for the lease.
+-- Graceful shutdown: hand unfinished claims back at once, and give the attempt back too,
+-- since nothing failed.
 UPDATE inbox_events
-SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+SET state = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL
 WHERE lease_owner = :owner AND state = 'running';
 
 -- name: release_owned_conversations
@@ -151,6 +189,7 @@ RETURNING id;
 
 -- name: drop_event
 -- Dropping keeps the row (so the dedupe key still swallows redeliveries) but marks it done.
+-- A running event is not dropped: its worker would finish it anyway; wait, or let its lease end.
 UPDATE inbox_events
 SET state = 'done', finished_at = :now, blocks_conversation = 0,
     last_error = COALESCE(last_error, '') || ' [dropped by operator]'
@@ -162,6 +201,27 @@ SELECT state, COUNT(*) AS n FROM inbox_events GROUP BY state;
 
 -- name: oldest_pending
 SELECT MIN(received_at) AS oldest FROM inbox_events WHERE state IN ('pending', 'running');
+
+-- name: create_schema_migrations
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  DOUBLE PRECISION NOT NULL
+);
+
+-- name: lock_migrations
+SELECT NULL;
+
+-- name: lock_migrations@postgresql
+-- Replicas starting together take turns; any constant works if every replica uses it.
+SELECT pg_advisory_xact_lock(7317000001);
+
+-- name: schema_migrations_exists
+SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';
+
+-- name: schema_migrations_exists@postgresql
+SELECT COUNT(*) AS n FROM information_schema.tables
+WHERE table_schema = current_schema() AND table_name = 'schema_migrations';
 
 -- name: applied_migrations
 SELECT version FROM schema_migrations ORDER BY version;

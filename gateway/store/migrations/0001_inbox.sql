@@ -1,7 +1,8 @@
 -- The durable inbox: every inbound event, stored before it is acknowledged.
 -- {{id_pk}} is the only dialect-specific token: an auto-incrementing 64-bit primary key
 -- (INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, an identity column on PostgreSQL). Ids only
--- grow, so within one conversation id order is arrival order.
+-- grow, and enqueues into one conversation take turns (SQLite has one writer; PostgreSQL takes
+-- an advisory lock per conversation), so within a conversation id order is arrival order.
 
 CREATE TABLE inbox_events (
     id                  {{id_pk}},
@@ -47,7 +48,7 @@ CREATE TABLE inbox_attempts (
     worker              TEXT NOT NULL,
     started_at          DOUBLE PRECISION NOT NULL,
     finished_at         DOUBLE PRECISION NOT NULL,
-    outcome             TEXT NOT NULL CHECK (outcome IN ('done', 'retry', 'dead', 'released')),
+    outcome             TEXT NOT NULL CHECK (outcome IN ('done', 'retry', 'dead', 'released', 'lost')),
     error               TEXT
 );
 
