@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -142,7 +143,7 @@ async def _run(workdir: Path, *, keep_running: bool, database_url: str | None, o
             for name, url in urls.items():
                 out(f"  {name:<10} {url}")
             out(f"  database   {database_url}")
-            await asyncio.Event().wait()
+            await _until_interrupted()
     return 1 if failures else 0
 
 
@@ -229,6 +230,15 @@ async def _report(out: Print, urls: dict[str, str]) -> None:
 async def _get_json(url: str) -> Any:
     async with httpx.AsyncClient(timeout=10) as http:
         return (await http.get(url)).json()
+
+
+async def _until_interrupted() -> None:
+    """Wait for Ctrl-C or SIGTERM, then let the servers shut down in order (no tracebacks)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
 
 
 def _line(out: Print, status: str, text: str, began: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -84,3 +85,30 @@ def test_emulate_salesforce_refuses_an_org_id_with_a_bad_checksum() -> None:
     )
     assert finished.returncode == 2
     assert "00D000000000001AAA" in finished.stderr
+
+
+def test_demo_keep_running_stays_up_until_interrupted_then_stops_cleanly() -> None:
+    process = subprocess.Popen(
+        gateway_command("demo", "--keep-running"),
+        env=gateway_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.strip().startswith("database"):
+                break
+        gateway_url = next(line.split()[1] for line in lines if line.strip().startswith("gateway "))
+        assert httpx.get(f"{gateway_url}/healthz").json() == {"status": "ok"}
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -19,11 +19,11 @@ RETURNING id, source, dedupe_key;
 SELECT id FROM inbox_events WHERE source = :source AND dedupe_key = :dedupe_key;
 
 -- name: database_now
--- SQLite serves one host, whose clock the gateway reads itself; see the PostgreSQL variant.
-SELECT NULL AS now;
+-- Replicas on several hosts must agree on when a lease expires: they all read the server's
+-- clock. (SQLite serves one host, whose clock the gateway reads itself.)
+SELECT CAST(strftime('%s', 'now') AS REAL) AS now;
 
 -- name: database_now@postgresql
--- Replicas on several hosts must agree on when a lease expires: they all read the server's clock.
 SELECT EXTRACT(EPOCH FROM clock_timestamp())::double precision AS now;
 
 -- name: lock_conversations
