@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.store import queries
+from gateway.store.checkpointer import BACKSTOP_PAGES, WalCheckpointer
 from gateway.store.queries import Dialect
 
 T = TypeVar("T")
@@ -111,6 +112,7 @@ class SQLiteDatabase(Database):
         self.path = path
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._checkpointer: WalCheckpointer | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -124,6 +126,10 @@ class SQLiteDatabase(Database):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA busy_timeout=30000")
+            if self.path != ":memory:":
+                connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+                self._checkpointer = WalCheckpointer(self.path)
+                self._checkpointer.start()
             self._connection = connection
         return self._connection
 
@@ -148,6 +154,9 @@ class SQLiteDatabase(Database):
             return result
 
     def _close_in_thread(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -98,11 +99,15 @@ class GroupCommit:
         self._resolve(items, results)
 
     def _resolve(self, batch: list[_Waiting], results: list[EnqueueResult]) -> None:
+        tally: Counter[tuple[bool, str, str]] = Counter()
         for item, result in zip(batch, results, strict=True):
-            counter = obs.EVENTS_RECEIVED if result.created else obs.EVENTS_DUPLICATE
-            counter.labels(source=item.event.source, kind=item.event.kind).inc()
+            tally[result.created, item.event.source, item.event.kind] += 1
             if not item.result.done():  # the caller may have given up (cancelled) meanwhile
                 item.result.set_result(result)
+        for (created, source, kind), count in tally.items():  # one metric update per kind, not per event
+            (obs.EVENTS_RECEIVED if created else obs.EVENTS_DUPLICATE).labels(source=source, kind=kind).inc(
+                count
+            )
         if any(result.created for result in results):
             for listener in self.listeners:
                 listener()
