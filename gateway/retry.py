@@ -1,9 +1,10 @@
 """When to try a failed event again: exponential backoff with jitter, durable across crashes.
 
 Why not stamina here (the worker uses it for short retries of an outcome write): it retries
-inside a running call, holding the worker's lease and forgetting everything on a crash. An event's retries must survive restarts and span
-Salesforce's 24-hour redelivery window, so the delay is computed here and stored as the event's
-``run_after``; the worker's claim query honours it.
+inside a running call, holding the worker's lease and forgetting everything on a crash. An
+event's retries must survive restarts and span Salesforce's 24-hour redelivery window, so the
+delay is computed here and stored as the event's ``run_after``; the worker's claim query
+honours it.
 """
 
 from __future__ import annotations
