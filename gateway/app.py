@@ -85,13 +85,13 @@ def create_app(
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
         app.state.store = active
-        worker = Worker(active.inbox, handlers or {}, options.worker)
+        worker = Worker(active.inbox, handlers or {}, options.worker) if options.embedded_worker else None
         app.state.worker = worker
-        task = asyncio.create_task(worker.run(), name="embedded worker") if options.embedded_worker else None
+        task = asyncio.create_task(worker.run(), name="embedded worker") if worker is not None else None
         try:
             yield
         finally:
-            if task is not None:
+            if worker is not None and task is not None:
                 worker.stop()
                 await task
             if own_store:

@@ -44,7 +44,8 @@ def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        timeout_graceful_shutdown=int(settings.gateway_shutdown_grace_seconds) + 5,
+        # Connections get 5 s to drain; then the lifespan gives the worker its own grace period.
+        timeout_graceful_shutdown=5,
     )
 
 
