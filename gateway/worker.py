@@ -131,6 +131,8 @@ class Worker:
         except Exception:
             log.exception("claiming events failed; will try again", extra={"worker": self.name})
             return 0
+        if self._stopping.is_set():  # a claim that raced stop(): leave these to release_all
+            return 0
         for event in events:
             task = asyncio.create_task(self._handle(event), name=f"event {event.id}")
             self._in_hand[event.id] = _InHand(event, task)

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 
 import httpx
 
-from tests.support.environment import gateway_command, gateway_environment
+from tests.support.environment import free_port, gateway_command, gateway_environment, run_gateway
 
 
 def test_the_demo_runs_green_end_to_end_and_reports_unbuilt_steps_as_skipped() -> None:
-    finished = subprocess.run(
-        gateway_command("demo"),
-        env=gateway_environment(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    finished = run_gateway("demo", environment=gateway_environment())
     assert finished.returncode == 0, finished.stdout + finished.stderr
     lines = finished.stdout.splitlines()
     assert sum(line.strip().startswith("ok    started") for line in lines) == 3
@@ -32,14 +24,8 @@ def test_the_demo_runs_green_end_to_end_and_reports_unbuilt_steps_as_skipped() -
     assert lines[-1].endswith("0 step(s) failed")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_emulate_tencent_serves_the_rest_api_on_loopback() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         gateway_command("emulate", "tencent", "--port", str(port)),
         env=gateway_environment(),
@@ -75,14 +61,7 @@ def test_emulate_tencent_serves_the_rest_api_on_loopback() -> None:
 
 def test_emulate_salesforce_refuses_an_org_id_with_a_bad_checksum() -> None:
     environment = gateway_environment(SF_ORG_ID="00D000000000001AAA")
-    finished = subprocess.run(
-        gateway_command("emulate", "salesforce", "--port", str(_free_port())),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_gateway("emulate", "salesforce", "--port", str(free_port()), environment=environment)
     assert finished.returncode == 2
     assert "00D000000000001AAA" in finished.stderr
 

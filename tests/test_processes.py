@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import Store, open_store
-from tests.support.environment import gateway_command, gateway_environment
+from tests.support.environment import free_port, gateway_command, gateway_environment
 from tests.support.recording import read_records
 
 pytestmark = pytest.mark.anyio
@@ -147,7 +147,7 @@ async def test_serve_on_sigterm_finishes_the_event_in_hand_and_exits_cleanly(tmp
     record, log = tmp_path / "record.txt", tmp_path / "serve.log"
     environment = gateway_environment(
         DATABASE_URL=database_url,
-        PORT=str(_free_port()),
+        PORT=str(free_port()),
         GATEWAY_HANDLER_PLUGINS="tests.support.recording:registry",
         GATEWAY_TEST_RECORD=str(record),
         GATEWAY_POLL_SECONDS="0.05",
@@ -173,11 +173,3 @@ def _running(store: Store) -> Callable[[], Awaitable[bool]]:
         return (await store.inbox.stats()).counts["running"] == 1
 
     return check
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

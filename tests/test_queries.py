@@ -20,3 +20,11 @@ def test_both_dialects_know_every_statement() -> None:
     assert queries.load("sqlite").keys() == queries.load("postgresql").keys()
     assert "FOR UPDATE OF e SKIP LOCKED" in queries.load("postgresql")["claim_candidates"]
     assert "SKIP LOCKED" not in queries.load("sqlite")["claim_candidates"]
+
+
+def test_a_statement_can_include_another_of_its_own_dialect() -> None:
+    parsed = queries.parse(
+        "-- name: lock\n\n-- name: lock@postgresql\nFOR UPDATE;\n-- name: pick\nSELECT 1 {lock} {rows};\n"
+    )
+    assert parsed["sqlite"]["pick"] == "SELECT 1  {rows}"
+    assert parsed["postgresql"]["pick"] == "SELECT 1 FOR UPDATE {rows}"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
 
 import pytest
 
 from gateway import settings
 from gateway.errors import ConfigurationError
 from gateway.observability import configure_logging
-from tests.support.environment import BASE_ENVIRONMENT, FAKE_SECRETS, gateway_command, gateway_environment
+from tests.support.environment import BASE_ENVIRONMENT, FAKE_SECRETS, gateway_environment, run_gateway
 
 REQUIRED = [
     "TIM_SDKAPPID",
@@ -39,14 +38,7 @@ def test_each_required_variable_missing_is_named_in_one_line(variable: str) -> N
 def test_a_missing_variable_makes_the_command_exit_non_zero_with_that_one_line(variable: str) -> None:
     environment = gateway_environment()
     del environment[variable]
-    finished = subprocess.run(
-        gateway_command("config", "check"),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_gateway("config", "check", environment=environment)
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [finished.stderr.strip()]
     assert variable in finished.stderr
@@ -87,14 +79,8 @@ def test_lists_are_comma_separated() -> None:
 
 def test_config_check_prints_the_effective_configuration_with_secrets_masked() -> None:
     environment = gateway_environment(DATABASE_URL="postgresql://gw:db-password-55@db.internal/gw")
-    finished = subprocess.run(
-        gateway_command("config", "check"),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    finished = run_gateway("config", "check", environment=environment)
+    assert finished.returncode == 0
     assert "TIM_SDKAPPID" in finished.stdout and "1400000001" in finished.stdout
     assert "configuration OK" in finished.stdout
     for secret in [*FAKE_SECRETS.values(), "db-password-55"]:

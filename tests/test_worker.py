@@ -215,8 +215,8 @@ async def test_graceful_stop_finishes_in_flight_work_and_claims_nothing_new(stor
     worker = Worker(store.inbox, {"test.slow": slow}, FAST)
     task = asyncio.create_task(worker.run())
     await started.wait()
-    await store.inbox.enqueue("test", "2", "test.slow", "b", {})
     worker.stop()
+    await store.inbox.enqueue("test", "2", "test.slow", "b", {})  # arrives while it winds down
     await task
     assert finished == ["1"]
     states = {e.conversation_key: e.state for e in await store.inbox.list()}

@@ -17,6 +17,7 @@ Dialect = Literal["sqlite", "postgresql"]
 
 _NAME_LINE = re.compile(r"^-- name: (?P<name>[a-z_]+)(?:@(?P<dialect>sqlite|postgresql))?\s*$", re.M)
 # ":name" but not "::type" casts, and not inside a longer word.
+_INCLUDE = re.compile(r"\{([a-z_]+)\}")
 _PARAM = re.compile(r"(?<![:\w]):(?P<name>[a-zA-Z_]\w*)")
 
 
@@ -33,7 +34,15 @@ def parse(text: str) -> dict[Dialect, dict[str, str]]:
             common[match.group("name")] = body
         else:
             overrides[dialect][match.group("name")] = body  # type: ignore[index]  # regex admits only the two
-    return {dialect: {**common, **overrides[dialect]} for dialect in ("sqlite", "postgresql")}
+    return {dialect: _include({**common, **overrides[dialect]}) for dialect in ("sqlite", "postgresql")}
+
+
+def _include(statements: dict[str, str]) -> dict[str, str]:
+    """Replace ``{name}`` with statement ``name``; other braces (``{rows}``) are left for later."""
+    return {
+        name: _INCLUDE.sub(lambda m: statements.get(m.group(1), m.group(0)), sql).strip()
+        for name, sql in statements.items()
+    }
 
 
 def _strip_comments(block: str) -> str:

@@ -1,6 +1,7 @@
 -- Every SQL statement the gateway runs, by name. Parameters are :named.
 -- A block named "NAME@postgresql" (or "@sqlite") replaces NAME on that dialect only; keep
--- those rare and the differences small.
+-- those rare and the differences small. "{NAME}" inside a statement includes statement NAME
+-- (of the same dialect) when the file is loaded; "{rows}" is filled in per call.
 
 -- name: enqueue_row
 -- One event's values in "enqueue"; _N becomes the event's position in the batch.
@@ -68,24 +69,14 @@ WHERE e.state = 'pending'
         SELECT 1 FROM conversation_leases l
         WHERE l.conversation_key = e.conversation_key AND l.lease_expires_at > :now)
 ORDER BY e.id
-LIMIT :limit;
-
--- name: claim_candidates@postgresql
--- Same as above; SKIP LOCKED lets replicas claim side by side without waiting on each other.
-SELECT e.id, e.conversation_key
-FROM inbox_events e
-WHERE e.state = 'pending'
-  AND e.run_after <= :now
-  AND NOT EXISTS (
-        SELECT 1 FROM inbox_events ahead
-        WHERE ahead.conversation_key = e.conversation_key
-          AND ahead.id < e.id
-          AND (ahead.state IN ('pending', 'running') OR ahead.blocks_conversation = 1))
-  AND NOT EXISTS (
-        SELECT 1 FROM conversation_leases l
-        WHERE l.conversation_key = e.conversation_key AND l.lease_expires_at > :now)
-ORDER BY e.id
 LIMIT :limit
+{skip_locked};
+
+-- name: skip_locked
+-- Nothing to skip on SQLite: it has one writer at a time.
+
+-- name: skip_locked@postgresql
+-- Replicas claim side by side without waiting on each other's candidates.
 FOR UPDATE OF e SKIP LOCKED;
 
 -- name: take_conversation_lease

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,3 +36,17 @@ def gateway_environment(**overrides: str) -> dict[str, str]:
 
 def gateway_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "gateway.cli", *args]
+
+
+def run_gateway(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``tim-gateway ARGS`` to completion, as an operator's shell would run it; output captured."""
+    return subprocess.run(
+        gateway_command(*args), env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
