@@ -10,15 +10,17 @@ accident harmless.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from gateway.errors import PermanentError, RetryableError
 from gateway.events import InboxStats
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -53,6 +55,28 @@ INBOX_EVENTS = Gauge("gateway_inbox_events", "Events in the inbox by state", ["s
 OLDEST_PENDING_AGE = Gauge(
     "gateway_oldest_pending_event_age_seconds", "Age of the oldest event not yet handled (0 when none)"
 )
+
+
+@contextlib.contextmanager
+def remote_call(service: str, operation: str) -> Iterator[None]:
+    """Time one call to Tencent IM or Salesforce; the outcome label says how it ended."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except RetryableError:
+        outcome = "retryable"
+        raise
+    except PermanentError:
+        outcome = "permanent"
+        raise
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        REMOTE_CALL_SECONDS.labels(service=service, operation=operation, outcome=outcome).observe(
+            time.perf_counter() - started
+        )
 
 
 def publish_inbox_stats(stats: InboxStats) -> None:

@@ -31,6 +31,7 @@ from typing import Any, Self
 import httpx
 
 from gateway.errors import PermanentError, RetryableError
+from gateway.observability import remote_call
 
 from .salesforce_auth import TokenProvider
 from .salesforce_types import (
@@ -225,6 +226,21 @@ class SalesforceClient:
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         operation = f"{method} {path.split('/')[2] if path.startswith('/sobjects/') else path}"
+        with remote_call("salesforce", operation):
+            return await self._checked_call(
+                method, path, operation, json=json, headers=headers, params=params
+            )
+
+    async def _checked_call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         url = self._base + path
         token = await self._auth.token()
         response = await self._send(method, url, token, operation, json=json, headers=headers, params=params)

@@ -38,6 +38,7 @@ from gateway.clients.tencent_im_models import (
 )
 from gateway.clients.tencent_im_ratelimit import AsyncTokenBucket
 from gateway.clients.tencent_im_regions import REGION_DOMAINS, base_url_for_region
+from gateway.observability import remote_call
 
 __all__ = [
     "REGION_DOMAINS",
@@ -142,6 +143,10 @@ class TencentIMClient:
         On 70001 (UserSig expired) a fresh UserSig is made and the call repeated once.
         """
         api = f"{service}/{command}"
+        with remote_call("tencent_im", api):
+            return await self._call(api, body)
+
+    async def _call(self, api: str, body: JSON) -> JSON:
         data = await self._post(api, body, self._current_usersig())
         if data.get("ErrorCode") == USERSIG_EXPIRED:
             log.warning("Tencent IM %s: UserSig expired (70001); regenerating and retrying once", api)
