@@ -30,19 +30,21 @@ from starlette.applications import Starlette
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Every request carries a dedupe key no other request of the whole benchmark uses: PREFIX is
+# fresh per wrk run, and each wrk thread numbers its own requests. (wrk's setup() runs in the
+# main Lua state; thread:set() makes a global in the thread's state, so no local may shadow it.)
 LUA = """
-local counter = 0
-local thread_id = 0
 local threads = 0
 function setup(thread)
-  thread:set("thread_id", threads)
+  thread:set("thread_number", threads)
   threads = threads + 1
 end
+local counter = 0
 local body = string.rep("x", 1000)
 function request()
   counter = counter + 1
   return wrk.format("POST", wrk.path, {["Content-Type"] = "application/octet-stream",
-                    ["X-Dedupe-Key"] = thread_id .. "-" .. counter}, body)
+                    ["X-Dedupe-Key"] = "PREFIX-" .. thread_number .. "-" .. counter}, body)
 end
 """
 
@@ -68,7 +70,8 @@ def build_app(mode: str, database_url: str) -> Starlette:
         result = await request.app.state.store.inbox.enqueue(
             "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"size": len(body)}
         )
-        return JSONResponse({"ack": True, "id": result.id})
+        # A duplicate would mean the benchmark reused a key: answer 409 so it shows as non-2xx.
+        return JSONResponse({"ack": True, "id": result.id}, status_code=200 if result.created else 409)
 
     options = AppOptions(
         database_url=database_url,
@@ -119,23 +122,29 @@ def _to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
+def _script_for(run: str) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA.replace("PREFIX", f"{run}-{time.time_ns()}"))
+    return script.name
+
+
 def measure(case: str, store: str, database_url: str, seconds: int, connections: int) -> Result:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", case, "--port", str(port), "--database-url", database_url],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_until_listening(port, time.monotonic() + 30)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(LUA)
+        warm_up = _script_for("warm")
         subprocess.run(
-            ["wrk", "-t2", "-c16", "-d2s", "-s", script.name, f"http://127.0.0.1:{port}/ingest"],
+            ["wrk", "-t2", "-c16", "-d2s", "-s", warm_up, f"http://127.0.0.1:{port}/ingest"],
             capture_output=True,
             check=True,
-        )  # warm-up
+        )
+        measured = _script_for("run")
         run = subprocess.run(
             [
                 "wrk",
@@ -144,14 +153,15 @@ def measure(case: str, store: str, database_url: str, seconds: int, connections:
                 f"-d{seconds}s",
                 "--latency",
                 "-s",
-                script.name,
+                measured,
                 f"http://127.0.0.1:{port}/ingest",
             ],
             capture_output=True,
             text=True,
             check=True,
         )
-        os.unlink(script.name)
+        for name in (warm_up, measured):
+            os.unlink(name)
     finally:
         server.terminate()
         server.wait(timeout=30)
