@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from gateway.events import EventDetail, EventState, EventSummary
+from gateway.janitor import MINIMUM_RETENTION_DAYS
 from gateway.store import Store
 
 Print = Callable[[str], None]
@@ -116,3 +117,15 @@ async def drop(store: Store, out: Print, event_id: int) -> int:
         return 0
     out(f"event {event_id} is not pending or dead (or does not exist); nothing dropped")
     return 1
+
+
+async def prune(store: Store, out: Print, older_than_days: float) -> int:
+    if older_than_days < MINIMUM_RETENTION_DAYS:
+        out(
+            f"refusing to prune events younger than {MINIMUM_RETENTION_DAYS:g} days: Salesforce "
+            "redelivers for 24 hours, and a pruned event's redelivery would be handled again"
+        )
+        return 2
+    removed = await store.inbox.prune(older_than_days * 86400)
+    out(f"{removed} finished event(s) older than {older_than_days:g} days pruned")
+    return 0

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from gateway.janitor import prune_forever
 from gateway.middleware import RequestGuardMiddleware
 from gateway.retry import RetryPolicy
 from gateway.routes import health
@@ -39,6 +40,7 @@ class AppOptions:
     embedded_worker: bool = True
     worker: WorkerOptions = field(default_factory=WorkerOptions)
     max_body_bytes: int = 1_048_576
+    retention_days: float = 14.0
     extra_routes: Sequence[BaseRoute] = ()
 
     @classmethod
@@ -49,6 +51,7 @@ class AppOptions:
             embedded_worker=settings.gateway_embedded_worker,
             worker=worker_options(settings),
             max_body_bytes=max_body_bytes,
+            retention_days=settings.gateway_retention_days,
         )
 
 
@@ -88,9 +91,18 @@ def create_app(
         worker = Worker(active.inbox, handlers or {}, options.worker) if options.embedded_worker else None
         app.state.worker = worker
         task = asyncio.create_task(worker.run(), name="embedded worker") if worker is not None else None
+        janitor = (
+            asyncio.create_task(prune_forever(active.inbox, options.retention_days), name="janitor")
+            if worker is not None
+            else None
+        )
         try:
             yield
         finally:
+            if janitor is not None:
+                janitor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await janitor
             if worker is not None and task is not None:
                 worker.stop()
                 await task

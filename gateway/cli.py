@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--all-dead", action="store_true")
     drop = event_verbs.add_parser("drop", help="give up on a pending or dead event")
     drop.add_argument("id", type=int)
+    prune = event_verbs.add_parser("prune", help="delete finished events older than the retention window")
+    prune.add_argument("--older-than-days", type=float, help="default: GATEWAY_RETENTION_DAYS (14)")
 
     emulate = verbs.add_parser("emulate", help="run a Tencent IM or Salesforce emulator on loopback")
     emulate.add_argument("service", choices=["tencent", "salesforce"])
@@ -178,6 +180,8 @@ def _events(args: argparse.Namespace) -> int:
             return await admin.show_event(store, print, args.id, as_json=args.json)
         if args.events_verb == "retry":
             return await admin.retry(store, print, args.id, all_dead=args.all_dead)
+        if args.events_verb == "prune":
+            return await admin.prune(store, print, args.older_than_days or loaded.gateway_retention_days)
         return await admin.drop(store, print, args.id)
 
     return _with_store(loaded, action)

@@ -15,6 +15,7 @@ import uvicorn
 
 from gateway import observability
 from gateway.app import AppOptions, create_app, worker_options
+from gateway.janitor import prune_forever
 from gateway.settings import Settings
 from gateway.store import Store, open_store
 from gateway.worker import Worker
@@ -63,6 +64,7 @@ async def _work(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
+        janitor = asyncio.create_task(prune_forever(store.inbox, settings.gateway_retention_days))
         stats_task = None
         if settings.metrics_port is not None:
             from prometheus_client import start_http_server
@@ -70,6 +72,9 @@ async def _work(settings: Settings) -> None:
             start_http_server(settings.metrics_port, addr=settings.host)
             stats_task = asyncio.create_task(_refresh_inbox_gauges(store))
         await worker.run()
+        janitor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await janitor
         if stats_task is not None:
             stats_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -47,6 +47,9 @@ class StoreSettings(BaseSettings):
     gateway_handler_timeout_seconds: float = Field(300.0, gt=0, description="one handler run, at most")
     gateway_poll_seconds: float = Field(0.5, gt=0, description="idle worker's polling interval")
     gateway_shutdown_grace_seconds: float = Field(20.0, ge=0, description="time to finish in-flight work")
+    gateway_retention_days: float = Field(
+        14.0, ge=2.0, description="days a finished event (and its dedupe key) is kept; at least 2"
+    )
     gateway_handler_plugins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="extra handler registries, comma-separated module:function names",

@@ -115,3 +115,11 @@ def test_events_refuse_to_touch_a_store_that_is_not_migrated(
     assert "run `tim-gateway migrate` first" in capsys.readouterr().err
     assert cli.main(["migrate"]) == 0  # and nothing was created behind the operator's back
     assert capsys.readouterr().out == "applied 0001 inbox\n"
+
+
+def test_prune_refuses_a_window_shorter_than_salesforces_redelivery(
+    seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _run(capsys, "events", "prune", "--older-than-days", "1")
+    assert code == 2 and "refusing to prune" in out
+    assert _run(capsys, "events", "prune") == (0, "0 finished event(s) older than 14 days pruned\n")

@@ -317,3 +317,26 @@ async def test_on_postgresql_a_conversation_gets_ids_in_commit_order_across_repl
         assert head.dedupe_key == "first"
     finally:
         await store.aclose()
+
+
+async def test_pruning_forgets_old_finished_events_and_keeps_everything_else(store: Store) -> None:
+    for key in ("old-done", "old-dead", "new-done", "waiting"):
+        await store.inbox.enqueue("s", key, "kind", key, {})
+    claimed = {e.dedupe_key: e for e in await store.inbox.claim("w", 10, lease_seconds=60)}
+    await store.inbox.complete(claimed["old-done"], "w", 0.0)
+    await store.inbox.dead_letter(claimed["old-dead"], "w", 0.0, "bad", blocks=False)
+    await store.inbox.complete(claimed["new-done"], "w", 0.0)
+    await store.inbox.release_all("w")
+    month = 30 * 86400
+    await store.database.run(
+        lambda tx: tx.execute_sql(
+            f"UPDATE inbox_events SET finished_at = finished_at - {month} WHERE dedupe_key LIKE 'old-%'"
+        )
+    )
+    assert await store.inbox.prune(14 * 86400, chunk=1) == 1
+    remaining = [await store.inbox.show(e.id) for e in await store.inbox.list()]
+    assert sorted((d.dedupe_key, d.summary.state) for d in remaining if d is not None) == [
+        ("new-done", "done"),
+        ("old-dead", "dead"),
+        ("waiting", "pending"),
+    ]

@@ -166,6 +166,21 @@ class Inbox:
         row = await self.database.run(lambda tx: tx.fetchone("drop_event", id=event_id, now=self._now(tx)))
         return row is not None
 
+    async def prune(self, older_than_seconds: float, *, chunk: int = 1000) -> int:
+        """Delete done events finished longer ago than ``older_than_seconds``; return how many.
+
+        Their dedupe keys go with them, so the window must outlast every sender's redelivery
+        (Salesforce retries for 24 hours): callers keep it to two days or more.
+        """
+        removed = 0
+        while True:
+            count = await self.database.run(
+                lambda tx: tx.execute("prune_done", cutoff=self._now(tx) - older_than_seconds, limit=chunk)
+            )
+            removed += count
+            if count < chunk:
+                return removed
+
     async def stats(self) -> InboxStats:
         def work(tx: Transaction) -> tuple[list[Row], Row | None, float]:
             return tx.fetchall("count_by_state"), tx.fetchone("oldest_pending"), self._now(tx)

@@ -187,6 +187,16 @@ SET state = 'done', finished_at = :now, blocks_conversation = 0,
 WHERE id = :id AND state IN ('pending', 'dead')
 RETURNING id;
 
+-- name: prune_done
+-- Forget finished events older than the retention window, a chunk at a time so no transaction
+-- grows large. Dead and unfinished events are never pruned: they await an operator or a worker.
+DELETE FROM inbox_events
+WHERE id IN (
+    SELECT id FROM inbox_events
+    WHERE state = 'done' AND finished_at < :cutoff
+    ORDER BY id
+    LIMIT :limit);
+
 -- name: count_by_state
 SELECT state, COUNT(*) AS n FROM inbox_events GROUP BY state;
 
