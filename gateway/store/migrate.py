@@ -48,18 +48,18 @@ async def apply(database: Database) -> list[Migration]:
     """Apply every migration not yet applied; return those applied now."""
     applied: list[Migration] = []
     for migration in available():
-        if await database.run(partial(_apply_one, dialect=database.dialect, migration=migration)):
+        if await database.run(partial(_apply_one, migration=migration)):
             applied.append(migration)
     return applied
 
 
-def _apply_one(tx: Transaction, dialect: str, migration: Migration) -> bool:
+def _apply_one(tx: Transaction, migration: Migration) -> bool:
     tx.fetchall("lock_migrations")
     tx.execute("create_schema_migrations")
     done = {row["version"] for row in tx.fetchall("applied_migrations")}
     if migration.version in done:
         return False
-    for statement in split_script(migration.sql.replace("{{id_pk}}", _ID_PK[dialect])):
+    for statement in split_script(migration.sql.replace("{{id_pk}}", _ID_PK[tx.dialect])):
         tx.execute_sql(statement)
     tx.execute("record_migration", version=migration.version, name=migration.name, now=time.time())
     return True
