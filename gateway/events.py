@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 EventState = Literal["pending", "running", "done", "dead"]
 EVENT_STATES: tuple[EventState, ...] = ("pending", "running", "done", "dead")
@@ -32,9 +32,12 @@ class NewEvent:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class EnqueueResult:
-    """Where the event lives, and whether this call stored it (False: a duplicate)."""
+class EnqueueResult(NamedTuple):
+    """Where the event lives, and whether this call stored it (False: a duplicate).
+
+    A named tuple rather than a frozen dataclass: one is built per inbound event on the
+    hottest path, and a tuple is several times cheaper to build.
+    """
 
     id: int
     created: bool

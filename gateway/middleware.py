@@ -1,16 +1,20 @@
 """The ASGI middleware every route shares: a request id, and a cap on request body size.
 
 One plain ASGI class rather than two, or Starlette's ``BaseHTTPMiddleware``: every wrapper
-around ``send`` and ``receive`` costs a coroutine call per message on the hottest path (see
-``bench/ingest.py``), and a plain ``receive`` wrapper can refuse an oversized body while it is
-still streaming in, before it is buffered.
+around ``send`` and ``receive`` costs a call per message on the hottest path (see
+``bench/ingest.py``), so ``receive`` is wrapped only for bodies without a declared length
+(the server itself stops a body at its ``Content-Length``), and the ``send`` wrapper is a
+plain function that hands back ``send``'s own awaitable. A ``receive`` wrapper can refuse an
+oversized chunked body while it is still streaming in, before it is buffered.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +25,17 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class _BodyTooLarge(Exception):
     pass
+
+
+# Ids need to be unique, not secret: a random prefix per process and a counter cost far less
+# than 16 random bytes from the kernel on every request.
+_PROCESS_PREFIX = secrets.token_hex(8)
+_NEXT_REQUEST = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """32 hex characters, unique across processes (the prefix) and requests (the counter)."""
+    return f"{_PROCESS_PREFIX}{next(_NEXT_REQUEST):016x}"
 
 
 class RequestGuardMiddleware:
@@ -44,34 +59,28 @@ class RequestGuardMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        current = given if _SAFE_REQUEST_ID.match(given) else secrets.token_hex(16)
+        current = given if _SAFE_REQUEST_ID.match(given) else new_request_id()
         id_header = (b"x-request-id", current.encode())
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, id_header)
-            return
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(send, id_header)
+                return
+            guarded_receive = receive  # the server delivers no more than the declared length
+        else:
+            guarded_receive = self._counting(receive)
 
         token = request_id.set(current)
         # Also on the request's state: Starlette's outermost error handler runs after we reset.
         scope.setdefault("state", {})["request_id"] = current
-        received = 0
         response_started = False
 
-        async def guarded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def send_with_id(message: Message) -> None:
+        def send_with_id(message: Message) -> Awaitable[None]:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 message["headers"] = [*message.get("headers", ()), id_header]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, guarded_receive, send_with_id)
@@ -80,6 +89,21 @@ class RequestGuardMiddleware:
                 await self._refuse(send, id_header)
         finally:
             request_id.reset(token)
+
+    def _counting(self, receive: Receive) -> Receive:
+        """``receive`` that raises once the body read so far exceeds the limit."""
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        return counting_receive
 
     async def _refuse(self, send: Send, id_header: tuple[bytes, bytes]) -> None:
         body = json.dumps(

@@ -55,6 +55,20 @@ async def test_enqueue_many_stores_a_batch_atomically_and_flags_duplicates(store
     assert [r.created for r in second] == [False, False, False, True]
 
 
+async def test_a_batch_longer_than_one_statement_keeps_every_event_and_its_payload(store: Store) -> None:
+    # 1,100 events span three multi-row INSERTs; a key repeated inside the batch and one
+    # stored earlier are both duplicates that point at the stored row.
+    stored_before = await store.inbox.enqueue("tencent", "m-7", "im.message", "g-7", {"n": 7})
+    batch = [NewEvent("tencent", f"m-{n}", "im.message", f"g-{n % 10}", {"n": n}) for n in range(1100)]
+    batch.append(NewEvent("tencent", "m-3", "im.message", "g-3", {"n": "again"}))
+    results = await store.inbox.enqueue_many(batch)
+    assert [r.created for r in results] == [n != 7 for n in range(1100)] + [False]
+    assert results[7].id == stored_before.id and results[-1].id == results[3].id
+    assert len({r.id for r in results}) == 1100
+    detail = await store.inbox.show(results[1099].id)
+    assert detail is not None and detail.payload == {"n": 1099} and detail.dedupe_key == "m-1099"
+
+
 async def test_a_payload_that_is_not_json_is_refused_before_anything_is_stored(store: Store) -> None:
     with pytest.raises(InvalidEvent, match="payload is not JSON"):
         await store.inbox.enqueue("s", "k", "kind", "c", {"when": object()})

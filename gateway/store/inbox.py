@@ -53,8 +53,7 @@ class Inbox:
         self, source: str, dedupe_key: str, kind: str, conversation_key: str, payload: dict[str, Any]
     ) -> EnqueueResult:
         """Store one event (or find its twin); return once it is committed."""
-        [result] = await self.enqueue_many([NewEvent(source, dedupe_key, kind, conversation_key, payload)])
-        return result
+        return await self._writer.enqueue_one(NewEvent(source, dedupe_key, kind, conversation_key, payload))
 
     async def enqueue_many(self, events: Sequence[NewEvent]) -> list[EnqueueResult]:
         """Store several events in one transaction: all are committed, or none (e.g. one SOAP POST).

@@ -4,8 +4,8 @@
 -- (of the same dialect) when the file is loaded; "{rows}" is filled in per call.
 
 -- name: enqueue_row
--- One event's values in "enqueue"; _N becomes the event's position in the batch.
-(:source_N, :dedupe_key_N, :kind_N, :conversation_key_N, :payload_N, :now, :now);
+-- One event's values in "enqueue"; each row's parameters come from that event.
+(:source, :dedupe_key, :kind, :conversation_key, :payload, :received_at, :received_at);
 
 -- name: enqueue
 -- One statement for a whole group-commit batch: {rows} is enqueue_row once per event.
