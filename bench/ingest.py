@@ -3,7 +3,11 @@
 Run by hand (never in CI): ``.venv/bin/python bench/ingest.py`` (needs ``wrk``: ``apt-get install wrk``;
 set ``TEST_POSTGRES_URL`` to include PostgreSQL). For each case it starts a real uvicorn server
 (uvloop + httptools, one process, no access log) and drives it with ``wrk -t2 -c64 -d10s``, all
-on loopback. Cases, measured in the same run so the ratios mean something on a shared machine:
+on loopback. With two CPUs or more, the server is pinned to one CPU and wrk to another
+(``--no-pin`` turns that off): otherwise the load generator competes with the server for the
+same cores, and what is measured is mostly the scheduler (on the 2-CPU machine of the README,
+unpinned ratios swung between 30 % and 44 % from run to run). PostgreSQL itself is not pinned.
+Cases, measured in the same run so the ratios mean something on a shared machine:
 
 - ``bare``: a plain Starlette app that reads the 1 KB body and answers a fixed JSON body;
 - ``enqueue``: the gateway app (its middleware included) whose route reads the body and
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +73,7 @@ def build_app(mode: str, database_url: str) -> Starlette:
         body = await request.body()
         key = request.headers["x-dedupe-key"]
         result = await request.app.state.store.inbox.enqueue(
-            "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"size": len(body)}
+            "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"body": body.decode()}
         )
         # A duplicate would mean the benchmark reused a key: answer 409 so it shows as non-2xx.
         return JSONResponse({"ack": True, "id": result.id}, status_code=200 if result.created else 409)
@@ -128,13 +133,42 @@ def _script_for(run: str) -> str:
     return script.name
 
 
-def measure(case: str, store: str, database_url: str, seconds: int, connections: int) -> Result:
+@dataclass(frozen=True)
+class Placement:
+    """Which CPUs the server and wrk may use (None: wherever the scheduler likes)."""
+
+    server: set[int] | None = None
+    load: set[int] | None = None
+
+    @classmethod
+    def choose(cls, pin: bool) -> Placement:
+        cpus = sorted(os.sched_getaffinity(0))
+        if not pin or len(cpus) < 2:
+            return cls()
+        return cls(server={cpus[0]}, load=set(cpus[1:]))
+
+    def describe(self) -> str:
+        if self.server is None or self.load is None:
+            return "not pinned"
+        return f"server pinned to CPU {sorted(self.server)}, wrk to CPU {sorted(self.load)}"
+
+
+def _pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def measure(
+    case: str, store: str, database_url: str, seconds: int, connections: int, placement: Placement
+) -> Result:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", case, "--port", str(port), "--database-url", database_url],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_pinned(placement.server),  # the benchmark runs no threads of its own
     )
     try:
         _wait_until_listening(port, time.monotonic() + 30)
@@ -143,6 +177,7 @@ def measure(case: str, store: str, database_url: str, seconds: int, connections:
             ["wrk", "-t2", "-c16", "-d2s", "-s", warm_up, f"http://127.0.0.1:{port}/ingest"],
             capture_output=True,
             check=True,
+            preexec_fn=_pinned(placement.load),
         )
         measured = _script_for("run")
         run = subprocess.run(
@@ -159,6 +194,7 @@ def measure(case: str, store: str, database_url: str, seconds: int, connections:
             capture_output=True,
             text=True,
             check=True,
+            preexec_fn=_pinned(placement.load),
         )
         for name in (warm_up, measured):
             os.unlink(name)
@@ -197,6 +233,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--no-pin", action="store_true", help="let server and wrk share every CPU")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.database_url)
@@ -208,16 +245,21 @@ def main() -> int:
     postgres = os.environ.get("TEST_POSTGRES_URL")
     if not postgres:
         print("TEST_POSTGRES_URL not set: PostgreSQL case skipped", file=sys.stderr)
+    placement = Placement.choose(pin=not args.no_pin)
     rounds: list[list[Result]] = []
     for round_number in range(args.rounds):  # interleaved, so drift on a shared machine hits every case
-        current = [measure("bare", "-", "", args.seconds, args.connections)]
+        current = [measure("bare", "-", "", args.seconds, args.connections, placement)]
         database = workdir / f"bench-{round_number}.db"
-        current.append(measure("enqueue", "sqlite", f"sqlite:///{database}", args.seconds, args.connections))
+        current.append(
+            measure("enqueue", "sqlite", f"sqlite:///{database}", args.seconds, args.connections, placement)
+        )
         if postgres:
             from tests.conftest import reset_postgres
 
             reset_postgres(postgres)
-            current.append(measure("enqueue", "postgresql", postgres, args.seconds, args.connections))
+            current.append(
+                measure("enqueue", "postgresql", postgres, args.seconds, args.connections, placement)
+            )
         rounds.append(current)
     shutil.rmtree(workdir, ignore_errors=True)
     # Per case, the round with the median throughput.
@@ -230,6 +272,7 @@ def main() -> int:
         return 0
     baseline = results[0].requests_per_second
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, 1 KB POST bodies, one uvicorn process, loopback;")
+    print(placement.describe() + ";")
     print(f"median of {args.rounds} interleaved rounds")
     print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---:|---:|---:|---:|---:|")
