@@ -10,9 +10,15 @@ unpinned ratios swung between 30 % and 44 % from run to run). PostgreSQL itself 
 Cases, measured in the same run so the ratios mean something on a shared machine:
 
 - ``bare``: a plain Starlette app that reads the 1 KB body and answers a fixed JSON body;
-- ``enqueue``: the gateway app (its middleware included) whose route reads the body and
-  enqueues it in the inbox with a unique dedupe key, answering only once the commit is done.
-  The embedded worker is off, so this measures ingest alone.
+- ``shell``: the gateway app (its middleware included) with the enqueue route minus the
+  store: what the HTTP side of the gateway costs before anything is written;
+- ``enqueue``: the gateway app whose route reads the body and enqueues it in the inbox with a
+  unique dedupe key, answering only once the commit is done. The embedded worker is off, so
+  this measures ingest alone.
+
+Besides requests/s, each case reports the server's CPU time per request (all its threads, from
+``/proc``): on a noisy shared machine it moves far less than requests/s, and it says where the
+time goes (``enqueue`` minus ``shell`` is what storing costs).
 """
 
 from __future__ import annotations
@@ -68,11 +74,16 @@ def build_app(mode: str, database_url: str) -> Starlette:
         return Starlette(routes=[Route("/ingest", bare, methods=["POST"])])
 
     from gateway.app import AppOptions, create_app
+    from gateway.events import EnqueueResult
+
+    async def not_stored(*event: object) -> EnqueueResult:
+        return EnqueueResult(id=0, created=True)
 
     async def enqueue(request: Request) -> Response:
         body = await request.body()
         key = request.headers["x-dedupe-key"]
-        result = await request.app.state.store.inbox.enqueue(
+        store = not_stored if mode == "shell" else request.app.state.store.inbox.enqueue
+        result = await store(
             "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"body": body.decode()}
         )
         # A duplicate would mean the benchmark reused a key: answer 409 so it shows as non-2xx.
@@ -94,6 +105,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us_per_request: float
 
 
 def _free_port() -> int:
@@ -159,6 +171,13 @@ def _pinned(cpus: set[int] | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, cpus)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of every thread of ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), counted from 1
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     case: str, store: str, database_url: str, seconds: int, connections: int, placement: Placement
 ) -> Result:
@@ -180,6 +199,7 @@ def measure(
             preexec_fn=_pinned(placement.load),
         )
         measured = _script_for("run")
+        cpu_before = _cpu_seconds(server.pid)
         run = subprocess.run(
             [
                 "wrk",
@@ -196,6 +216,7 @@ def measure(
             check=True,
             preexec_fn=_pinned(placement.load),
         )
+        cpu_used = _cpu_seconds(server.pid) - cpu_before
         for name in (warm_up, measured):
             os.unlink(name)
     finally:
@@ -206,13 +227,22 @@ def measure(
     p50 = _to_ms(_find(r"^\s+50%\s+(\S+)", out))
     p99 = _to_ms(_find(r"^\s+99%\s+(\S+)", out))
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return Result(case, store, rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)
+    requests = int(_find(r"(\d+) requests in", out))
+    return Result(
+        case,
+        store,
+        rps,
+        p50,
+        p99,
+        int(errors_match.group(1)) if errors_match else 0,
+        cpu_used / requests * 1e6,
+    )
 
 
 def serve(case: str, port: int, database_url: str) -> None:
     import uvicorn
 
-    app = build_app("bare" if case == "bare" else "enqueue", database_url)
+    app = build_app(case, database_url)
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -226,7 +256,7 @@ def serve(case: str, port: int, database_url: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=["bare", "enqueue"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["bare", "shell", "enqueue"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, default=10)
@@ -248,8 +278,12 @@ def main() -> int:
     placement = Placement.choose(pin=not args.no_pin)
     rounds: list[list[Result]] = []
     for round_number in range(args.rounds):  # interleaved, so drift on a shared machine hits every case
-        current = [measure("bare", "-", "", args.seconds, args.connections, placement)]
         database = workdir / f"bench-{round_number}.db"
+        unused = f"sqlite:///{workdir / f'shell-{round_number}.db'}"  # the app opens a store it never writes
+        current = [
+            measure("bare", "-", "", args.seconds, args.connections, placement),
+            measure("shell", "-", unused, args.seconds, args.connections, placement),
+        ]
         current.append(
             measure("enqueue", "sqlite", f"sqlite:///{database}", args.seconds, args.connections, placement)
         )
@@ -274,12 +308,12 @@ def main() -> int:
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, 1 KB POST bodies, one uvicorn process, loopback;")
     print(placement.describe() + ";")
     print(f"median of {args.rounds} interleaved rounds")
-    print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx | server CPU µs/req |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r.case} | {r.store} | {r.requests_per_second:,.0f} | {r.requests_per_second / baseline:.0%} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.cpu_us_per_request:.0f} |"
         )
     return 0
 
