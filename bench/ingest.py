@@ -242,7 +242,10 @@ def measure(
 def serve(case: str, port: int, database_url: str) -> None:
     import uvicorn
 
+    from gateway.gc_tuning import tune_for_serving
+
     app = build_app(case, database_url)
+    tune_for_serving()  # as `tim-gateway serve` does; the same for every case, bare included
     uvicorn.run(
         app,
         host="127.0.0.1",

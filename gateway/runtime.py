@@ -15,6 +15,7 @@ import uvicorn
 
 from gateway import observability
 from gateway.app import AppOptions, create_app, worker_options
+from gateway.gc_tuning import tune_for_serving
 from gateway.janitor import prune_forever
 from gateway.settings import Settings
 from gateway.store import Store, open_store
@@ -38,6 +39,7 @@ def serve(settings: Settings) -> None:
         handlers=build_handlers(settings),
     )
     log.info("serving", extra={"host": settings.host, "port": settings.port})
+    tune_for_serving()
     uvicorn.run(
         app,
         host=settings.host,
@@ -52,6 +54,7 @@ def serve(settings: Settings) -> None:
 
 def work(settings: Settings) -> None:
     """Workers alone, for deployments with several replicas on one PostgreSQL."""
+    tune_for_serving()
     asyncio.run(_work(settings))
 
 
