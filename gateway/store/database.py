@@ -134,6 +134,11 @@ class SQLiteDatabase(Database):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA busy_timeout=30000")
+            # A multi-row INSERT keeps a statement journal (to undo itself alone if a row fails)
+            # and spills it to a temporary *file* past 64 KiB unless temporary storage is in
+            # memory: with it on disk, a 64-event batch spent ~40 % of its time in that file's
+            # I/O (bench/ingest.py). In memory it holds one batch's pages, a few MB at most.
+            connection.execute("PRAGMA temp_store=MEMORY")
             if self.path != ":memory:":
                 connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
                 self._checkpointer = WalCheckpointer(self.path)
