@@ -308,15 +308,23 @@ def main() -> int:
         print(json.dumps([r.__dict__ for r in results], indent=2))
         return 0
     baseline = results[0].requests_per_second
+    # Each round's own ratio to that round's bare endpoint: the machine drifts between rounds,
+    # and a ratio taken minutes apart mixes two different machines.
+    per_round = [[r.requests_per_second / now[0].requests_per_second for r in now] for now in rounds]
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, 1 KB POST bodies, one uvicorn process, loopback;")
     print(placement.describe() + ";")
-    print(f"median of {args.rounds} interleaved rounds")
-    print("| case | store | req/s | vs bare | p50 ms | p99 ms | non-2xx | server CPU µs/req |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for r in results:
+    print(f"median of {args.rounds} interleaved rounds; 'per round': each round's ratio to its own bare run")
+    print(
+        "| case | store | req/s | vs bare | per round: median (range) | p50 ms | p99 ms | non-2xx "
+        "| server CPU µs/req |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for index, r in enumerate(results):
+        ratios = sorted(round_ratios[index] for round_ratios in per_round)
+        spread = f"{ratios[len(ratios) // 2]:.0%} ({ratios[0]:.0%}-{ratios[-1]:.0%})"
         print(
             f"| {r.case} | {r.store} | {r.requests_per_second:,.0f} | {r.requests_per_second / baseline:.0%} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.cpu_us_per_request:.0f} |"
+            f"| {spread} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.cpu_us_per_request:.0f} |"
         )
     return 0
 
