@@ -1,12 +1,16 @@
 """Ingest benchmark: how fast the gateway stores inbound events, against a bare endpoint.
 
 Run by hand (never in CI): ``.venv/bin/python bench/ingest.py`` (needs ``wrk``: ``apt-get install wrk``;
-set ``TEST_POSTGRES_URL`` to include PostgreSQL). For each case it starts a real uvicorn server
-(uvloop + httptools, one process, no access log) and drives it with ``wrk -t2 -c64 -d10s``, all
-on loopback. With two CPUs or more, the server is pinned to one CPU and wrk to another
-(``--no-pin`` turns that off): otherwise the load generator competes with the server for the
-same cores, and what is measured is mostly the scheduler (on the 2-CPU machine of the README,
-unpinned ratios swung between 30 % and 44 % from run to run). PostgreSQL itself is not pinned.
+set ``TEST_POSTGRES_URL`` to include PostgreSQL). Each case is a real uvicorn server (uvloop +
+httptools, one process, no access log), all started at once; then, round after round, each
+server in turn gets a short burst of ``wrk -t2 -c64 -d3s`` on loopback while the others idle.
+Why bursts, not one long run per case: on a shared VM the machine itself drifts (the bare
+endpoint's req/s moved 30 % between runs minutes apart), so a ratio is only worth something
+between measurements seconds apart; each round's ratio is taken against that round's own bare
+burst, and the median over many rounds (with its range) is reported. With two CPUs or more,
+the servers are pinned to one CPU and wrk to another (``--no-pin`` turns that off): otherwise
+the load generator competes with the server for the same cores, and what is measured is mostly
+the scheduler. PostgreSQL itself is not pinned.
 Cases, measured in the same run so the ratios mean something on a shared machine:
 
 - ``bare``: a plain Starlette app that reads the 1 KB body and answers a fixed JSON body;
@@ -178,65 +182,64 @@ def _cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(
-    case: str, store: str, database_url: str, seconds: int, connections: int, placement: Placement
-) -> Result:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", case, "--port", str(port), "--database-url", database_url],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_pinned(placement.server),  # the benchmark runs no threads of its own
-    )
-    try:
-        _wait_until_listening(port, time.monotonic() + 30)
-        warm_up = _script_for("warm")
-        subprocess.run(
-            ["wrk", "-t2", "-c16", "-d2s", "-s", warm_up, f"http://127.0.0.1:{port}/ingest"],
-            capture_output=True,
-            check=True,
-            preexec_fn=_pinned(placement.load),
-        )
-        measured = _script_for("run")
-        cpu_before = _cpu_seconds(server.pid)
-        run = subprocess.run(
+class Server:
+    """One case's uvicorn process, started once and driven in short bursts between the others'."""
+
+    def __init__(self, case: str, store: str, database_url: str, placement: Placement) -> None:
+        self.case, self.store, self.placement = case, store, placement
+        self.port = _free_port()
+        self.process = subprocess.Popen(
             [
-                "wrk",
-                "-t2",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                measured,
-                f"http://127.0.0.1:{port}/ingest",
+                sys.executable,
+                __file__,
+                "--serve",
+                case,
+                "--port",
+                str(self.port),
+                "--database-url",
+                database_url,
             ],
-            capture_output=True,
-            text=True,
-            check=True,
-            preexec_fn=_pinned(placement.load),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_pinned(placement.server),  # the benchmark runs no threads of its own
         )
-        cpu_used = _cpu_seconds(server.pid) - cpu_before
-        for name in (warm_up, measured):
-            os.unlink(name)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    out = run.stdout
-    rps = float(_find(r"Requests/sec:\s+([\d.]+)", out))
-    p50 = _to_ms(_find(r"^\s+50%\s+(\S+)", out))
-    p99 = _to_ms(_find(r"^\s+99%\s+(\S+)", out))
-    errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    requests = int(_find(r"(\d+) requests in", out))
-    return Result(
-        case,
-        store,
-        rps,
-        p50,
-        p99,
-        int(errors_match.group(1)) if errors_match else 0,
-        cpu_used / requests * 1e6,
-    )
+
+    def ready(self) -> None:
+        _wait_until_listening(self.port, time.monotonic() + 30)
+        self._wrk("warm", ["-c16", "-d2s"])
+
+    def burst(self, seconds: int, connections: int) -> Result:
+        cpu_before = _cpu_seconds(self.process.pid)
+        out = self._wrk("run", [f"-c{connections}", f"-d{seconds}s", "--latency"])
+        cpu_used = _cpu_seconds(self.process.pid) - cpu_before
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return Result(
+            self.case,
+            self.store,
+            float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+            _to_ms(_find(r"^\s+50%\s+(\S+)", out)),
+            _to_ms(_find(r"^\s+99%\s+(\S+)", out)),
+            int(errors.group(1)) if errors else 0,
+            cpu_used / int(_find(r"(\d+) requests in", out)) * 1e6,
+        )
+
+    def _wrk(self, run: str, options: list[str]) -> str:
+        script = _script_for(run)
+        try:
+            return subprocess.run(
+                ["wrk", "-t2", *options, "-s", script, f"http://127.0.0.1:{self.port}/ingest"],
+                capture_output=True,
+                text=True,
+                check=True,
+                preexec_fn=_pinned(self.placement.load),
+            ).stdout
+        finally:
+            os.unlink(script)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def serve(case: str, port: int, database_url: str) -> None:
@@ -262,9 +265,11 @@ def main() -> int:
     parser.add_argument("--serve", choices=["bare", "shell", "enqueue"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=3, help="length of each burst")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="bursts per case, interleaved; medians reported"
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--no-pin", action="store_true", help="let server and wrk share every CPU")
     args = parser.parse_args()
@@ -279,41 +284,52 @@ def main() -> int:
     if not postgres:
         print("TEST_POSTGRES_URL not set: PostgreSQL case skipped", file=sys.stderr)
     placement = Placement.choose(pin=not args.no_pin)
-    rounds: list[list[Result]] = []
-    for round_number in range(args.rounds):  # interleaved, so drift on a shared machine hits every case
-        database = workdir / f"bench-{round_number}.db"
-        unused = f"sqlite:///{workdir / f'shell-{round_number}.db'}"  # the app opens a store it never writes
-        current = [
-            measure("bare", "-", "", args.seconds, args.connections, placement),
-            measure("shell", "-", unused, args.seconds, args.connections, placement),
-        ]
-        current.append(
-            measure("enqueue", "sqlite", f"sqlite:///{database}", args.seconds, args.connections, placement)
-        )
-        if postgres:
-            from tests.conftest import reset_postgres
+    cases = [
+        ("bare", "-", ""),
+        ("shell", "-", f"sqlite:///{workdir / 'shell.db'}"),  # the app opens a store it never writes
+        ("enqueue", "sqlite", f"sqlite:///{workdir / 'bench.db'}"),
+    ]
+    if postgres:
+        from tests.conftest import reset_postgres
 
-            reset_postgres(postgres)
-            current.append(
-                measure("enqueue", "postgresql", postgres, args.seconds, args.connections, placement)
-            )
-        rounds.append(current)
-    shutil.rmtree(workdir, ignore_errors=True)
+        reset_postgres(postgres)
+        cases.append(("enqueue", "postgresql", postgres))
+    servers = [Server(case, store, url, placement) for case, store, url in cases]
+    rounds: list[list[Result]] = []
+    try:
+        for server in servers:
+            server.ready()
+        for round_number in range(args.rounds):
+            # Every case once per round, in an order that alternates, so neither a case's place
+            # in the round nor the machine's drift over minutes favours one case.
+            order = servers if round_number % 2 == 0 else servers[::-1]
+            measured = {id(server): server.burst(args.seconds, args.connections) for server in order}
+            rounds.append([measured[id(server)] for server in servers])
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     # Per case, the round with the median throughput.
     results = [
         sorted(cases, key=lambda r: r.requests_per_second)[len(cases) // 2]
         for cases in zip(*rounds, strict=True)
     ]
-    if args.json:
-        print(json.dumps([r.__dict__ for r in results], indent=2))
-        return 0
-    baseline = results[0].requests_per_second
     # Each round's own ratio to that round's bare endpoint: the machine drifts between rounds,
     # and a ratio taken minutes apart mixes two different machines.
     per_round = [[r.requests_per_second / now[0].requests_per_second for r in now] for now in rounds]
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, 1 KB POST bodies, one uvicorn process, loopback;")
+    if args.json:
+        report = [
+            {**r.__dict__, "ratio_per_round": [round(ratios[index], 3) for ratios in per_round]}
+            for index, r in enumerate(results)
+        ]
+        print(json.dumps(report, indent=2))
+        return 0
+    baseline = results[0].requests_per_second
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s bursts, 1 KB POST bodies, a uvicorn server per case;"
+    )
     print(placement.describe() + ";")
-    print(f"median of {args.rounds} interleaved rounds; 'per round': each round's ratio to its own bare run")
+    print(f"median of {args.rounds} rounds; 'per round': each round's ratio to its own bare burst")
     print(
         "| case | store | req/s | vs bare | per round: median (range) | p50 ms | p99 ms | non-2xx "
         "| server CPU µs/req |"
