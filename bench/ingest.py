@@ -294,9 +294,11 @@ def main() -> int:
 
         reset_postgres(postgres)
         cases.append(("enqueue", "postgresql", postgres))
-    servers = [Server(case, store, url, placement) for case, store, url in cases]
+    servers: list[Server] = []
     rounds: list[list[Result]] = []
     try:
+        for case, store, url in cases:
+            servers.append(Server(case, store, url, placement))
         for server in servers:
             server.ready()
         for round_number in range(args.rounds):

@@ -14,8 +14,8 @@ Two standard remedies, both from CPython's own documentation of :mod:`gc`:
 - :func:`gc.freeze` once start-up is done moves what import and start-up built into a permanent
   generation that collections never walk again (it all lives as long as the process anyway);
 - a higher first threshold lets requests finish (and free their objects by reference counting)
-  before a collection looks at them. Garbage cycles still get collected, only after a few
-  thousand allocations instead of 700: a few hundred kilobytes at most.
+  before a collection looks at them. Garbage cycles still get collected, only after 10,000
+  allocations instead of 700: a few megabytes of garbage at most.
 
 No library does this; it is three calls, so it stays here, in one place, applied by every
 long-running entry point (``serve``, ``worker``, the benchmark's servers).

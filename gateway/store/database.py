@@ -136,8 +136,8 @@ class SQLiteDatabase(Database):
             connection.execute("PRAGMA busy_timeout=30000")
             # A multi-row INSERT keeps a statement journal (to undo itself alone if a row fails)
             # and spills it to a temporary *file* past 64 KiB unless temporary storage is in
-            # memory: with it on disk, a 64-event batch spent ~40 % of its time in that file's
-            # I/O (bench/ingest.py). In memory it holds one batch's pages, a few MB at most.
+            # memory: with it on disk, a 64-event batch's INSERT took ~40 % longer, in that
+            # file's I/O (README, Benchmarks). In memory it holds one batch's pages, a few MB.
             connection.execute("PRAGMA temp_store=MEMORY")
             if self.path != ":memory:":
                 connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
