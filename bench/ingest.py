@@ -5,7 +5,7 @@ set ``TEST_POSTGRES_URL`` to include PostgreSQL). Each case is a real uvicorn se
 httptools, one process, no access log), all started at once; then, round after round, each
 server in turn gets a short burst of ``wrk -t2 -c64 -d3s`` on loopback while the others idle.
 Why bursts, not one long run per case: on a shared VM the machine itself drifts (the bare
-endpoint's req/s moved 30 % between runs minutes apart), so a ratio is only worth something
+endpoint's req/s moved by up to 45 % between runs minutes apart), so a ratio is only worth something
 between measurements seconds apart; each round's ratio is taken against that round's own bare
 burst, and the median over many rounds (with its range) is reported. With two CPUs or more,
 the servers are pinned to one CPU and wrk to another (``--no-pin`` turns that off): otherwise
