@@ -110,7 +110,9 @@ def create_app(
                 await active.aclose()
 
     app = Starlette(
-        routes=[*health.routes, *options.extra_routes],
+        # Starlette tries routes in order: the webhook routes, which take nearly every request,
+        # go before the probes, which a load balancer calls a few times a minute.
+        routes=[*options.extra_routes, *health.routes],
         middleware=[Middleware(RequestGuardMiddleware, max_bytes=options.max_body_bytes)],
         exception_handlers={Exception: _internal_error},
         lifespan=lifespan,
