@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from functools import partial
 from gateway import observability as obs
 from gateway.events import EnqueueResult, NewEvent
 from gateway.store.database import Database, Transaction
+from gateway.store.payload_json import to_json
 
 log = logging.getLogger("gateway.store")
 
@@ -124,14 +124,10 @@ class GroupCommit:
                 listener()
 
 
-# One encoder for every event: json.dumps with options builds a new encoder on each call.
-_TO_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def _checked(event: NewEvent) -> str:
     """The payload as stored JSON, or :class:`InvalidEvent` naming what is wrong."""
     try:
-        payload = _TO_JSON(event.payload)
+        payload = to_json(event.payload)
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"payload is not JSON: {exc}") from exc
     for name, text in (
