@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import MappingProxyType
 
 import pytest
 
@@ -73,6 +74,17 @@ async def test_a_payload_that_is_not_json_is_refused_before_anything_is_stored(s
     with pytest.raises(InvalidEvent, match="payload is not JSON"):
         await store.inbox.enqueue("s", "k", "kind", "c", {"when": object()})
     assert await store.inbox.list() == []
+
+
+async def test_an_event_without_a_payload_or_with_a_read_only_mapping_is_stored(store: Store) -> None:
+    bare, read_only = await store.inbox.enqueue_many(
+        [
+            NewEvent("s", "k1", "kind", "c"),
+            NewEvent("s", "k2", "kind", "c", MappingProxyType({"owner": "005X"})),
+        ]
+    )
+    shown = [await store.inbox.show(r.id) for r in (bare, read_only)]
+    assert [d.payload for d in shown if d is not None] == [{}, {"owner": "005X"}]
 
 
 async def test_claim_takes_only_the_oldest_event_of_each_conversation(store: Store) -> None:
