@@ -48,18 +48,25 @@ ROOT = Path(__file__).resolve().parents[1]
 # Every request carries a dedupe key no other request of the whole benchmark uses: PREFIX is
 # fresh per wrk run, and each wrk thread numbers its own requests. (wrk's setup() runs in the
 # main Lua state; thread:set() makes a global in the thread's state, so no local may shadow it.)
+# done() reports how many requests were sent, answered or not: bench/instructions.py counts the
+# ones still in flight when wrk stops as the server's work too.
 LUA = """
-local threads = 0
+local threads = {}
 function setup(thread)
-  thread:set("thread_number", threads)
-  threads = threads + 1
+  thread:set("thread_number", #threads)
+  table.insert(threads, thread)
 end
-local counter = 0
+sent = 0
 local body = string.rep("x", 1000)
 function request()
-  counter = counter + 1
+  sent = sent + 1
   return wrk.format("POST", wrk.path, {["Content-Type"] = "application/octet-stream",
-                    ["X-Dedupe-Key"] = "PREFIX-" .. thread_number .. "-" .. counter}, body)
+                    ["X-Dedupe-Key"] = "PREFIX-" .. thread_number .. "-" .. sent}, body)
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("sent") end
+  io.write(string.format("SENT %d\\n", total))
 end
 """
 

@@ -34,31 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import _free_port, _wait_until_listening
+from ingest import _free_port, _script_for, _wait_until_listening
 
 HERE = Path(__file__).resolve().parent
-
-# Counts the requests each wrk thread sends, so requests still in flight when wrk stops (the
-# server answers them, into closed connections) are counted as the server's work too.
-LUA = """
-local threads = {}
-function setup(thread)
-  thread:set("thread_number", #threads)
-  table.insert(threads, thread)
-end
-sent = 0
-local body = string.rep("x", 1000)
-function request()
-  sent = sent + 1
-  return wrk.format("POST", wrk.path, {["Content-Type"] = "application/octet-stream",
-                    ["X-Dedupe-Key"] = "PREFIX-" .. thread_number .. "-" .. sent}, body)
-end
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("sent") end
-  io.write(string.format("SENT %d\\n", total))
-end
-"""
 
 
 @dataclass
@@ -77,8 +55,7 @@ class Count:
 
 
 def _wrk(port: int, run: str, seconds: int) -> str:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.replace("PREFIX", f"{run}-{time.time_ns()}"))
+    script = _script_for(run)
     try:
         return subprocess.run(
             [
@@ -89,7 +66,7 @@ def _wrk(port: int, run: str, seconds: int) -> str:
                 "--timeout",
                 "60s",
                 "-s",
-                script.name,
+                script,
                 f"http://127.0.0.1:{port}/ingest",
             ],
             capture_output=True,
@@ -97,7 +74,7 @@ def _wrk(port: int, run: str, seconds: int) -> str:
             check=True,
         ).stdout
     finally:
-        Path(script.name).unlink()
+        Path(script).unlink()
 
 
 def measure(case: str, database_url: str, seconds: int, workdir: Path) -> Count:
