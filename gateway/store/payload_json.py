@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-# Dates, UUIDs and dataclasses, which orjson would turn into text by itself, must be refused
-# as the standard library refuses them, so a handler never receives a type it did not send.
+# Dates and dataclasses, which orjson would turn into text by itself, are refused as the
+# standard library refuses them (orjson has no such switch for UUIDs and enums: see above).
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 # One encoder for the fallback: json.dumps with options builds a new encoder on each call.
