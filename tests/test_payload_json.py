@@ -59,13 +59,18 @@ def test_keys_that_are_not_text_become_text_as_in_the_standard_library() -> None
 
 
 @pytest.mark.parametrize(
-    "payload",
-    [{"n": math.nan}, {"n": [math.inf, -math.inf]}, {"n": math.nan, "big": 2**70}],
+    ("payload", "stored"),
+    [
+        ({"n": math.nan}, {"n": None}),
+        ({"n": [math.inf, -math.inf]}, {"n": [None, None]}),
+        ({"n": math.nan, "big": 2**70}, {"n": None, "big": 2**70}),  # the standard library's path
+    ],
     ids=["nan", "infinities", "nan-beside-a-big-integer"],
 )
-def test_numbers_json_cannot_express_are_stored_as_null_on_every_path(payload: dict[str, Any]) -> None:
-    stored = json.loads(to_json(payload))  # strict JSON: no NaN or Infinity tokens
-    assert stored["n"] is None or stored["n"] == [None, None]
+def test_numbers_json_cannot_express_are_stored_as_null_on_every_path(
+    payload: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    assert json.loads(to_json(payload)) == stored  # NaN != NaN, so a stored NaN token fails here
 
 
 @dataclasses.dataclass
