@@ -70,6 +70,33 @@ async def test_a_batch_longer_than_one_statement_keeps_every_event_and_its_paylo
     assert detail is not None and detail.payload == {"n": 1099} and detail.dedupe_key == "m-1099"
 
 
+async def test_events_of_one_conversation_in_one_batch_run_in_the_order_they_were_given(
+    store: Store,
+) -> None:
+    # One Outbound Message can carry several notifications for one Case: the owner changed, then
+    # the Case closed. Their ids, not their dedupe keys, decide the order they run in.
+    keys = ["04l9", "04l10", "04lB", "04lA"]  # neither sorted nor reverse-sorted
+    results = await store.inbox.enqueue_many(
+        [NewEvent("salesforce", k, "case.changed", "500A", {}) for k in keys]
+    )
+    assert [r.id for r in results] == sorted(r.id for r in results)
+    ran = []
+    for _ in keys:
+        [event] = await store.inbox.claim("w1", 10, lease_seconds=30)
+        ran.append(event.dedupe_key)
+        assert await store.inbox.complete(event, "w1", started_at=0.0)
+    assert ran == keys
+
+
+async def test_concurrent_callers_of_one_conversation_get_ids_in_the_order_they_called(store: Store) -> None:
+    # The calls below land in one group-commit batch; the earlier caller's event must come first.
+    keys = [f"seq-{n}" for n in (9, 10, 2, 11, 1)]
+    results = await asyncio.gather(
+        *(store.inbox.enqueue("tencent", k, "im.message", "g-1", {}) for k in keys)
+    )
+    assert [r.id for r in results] == sorted(r.id for r in results)
+
+
 async def test_a_payload_that_is_not_json_is_refused_before_anything_is_stored(store: Store) -> None:
     with pytest.raises(InvalidEvent, match="payload is not JSON"):
         await store.inbox.enqueue("s", "k", "kind", "c", {"when": object()})

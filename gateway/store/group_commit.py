@@ -155,19 +155,21 @@ def _checked(event: NewEvent) -> str:
 def _insert_all(
     tx: Transaction, batch: list[_Waiting], clock: Callable[[Transaction], float]
 ) -> list[EnqueueResult]:
+    """Insert ``batch`` in the order it arrived, so ids follow arrival order within a conversation.
+
+    On PostgreSQL, the conversation locks (taken in key order) make any two batches that share a
+    conversation wait for each other, so concurrent inserts touch disjoint unique-index entries;
+    only a dedupe key reused across conversations could make two of them deadlock, and
+    PostgreSQL would then abort one, whose callers get an error and send again. Sorting the rows
+    by key instead would rule that out, but would run one caller's events out of the order given.
+    """
     now = clock(tx)
     if tx.dialect == "postgresql":
         tx.fetchall("lock_conversations", keys=sorted({item.event.conversation_key for item in batch}))
-    by_position: dict[int, EnqueueResult] = {}
-    # Sorted by key: concurrent batches then lock unique-index entries in the same order.
-    order = sorted(range(len(batch)), key=lambda i: (batch[i].event.source, batch[i].event.dedupe_key))
-    for start in range(0, len(order), _ROWS_PER_STATEMENT):
-        positions = order[start : start + _ROWS_PER_STATEMENT]
-        for position, result in zip(
-            positions, _insert_chunk(tx, [batch[i] for i in positions], now), strict=True
-        ):
-            by_position[position] = result
-    return [by_position[i] for i in range(len(batch))]
+    results: list[EnqueueResult] = []
+    for start in range(0, len(batch), _ROWS_PER_STATEMENT):
+        results.extend(_insert_chunk(tx, batch[start : start + _ROWS_PER_STATEMENT], now))
+    return results
 
 
 def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
