@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from gateway.events import Event
+from gateway.events import Event, NewEvent
 from gateway.retry import RetryPolicy
 from gateway.store import open_store
 
@@ -56,6 +56,24 @@ class InboxMachine(RuleBasedStateMachine):
         else:
             assert result.created
             self.enqueued[key] = result.id
+
+    @rule(picks=st.lists(st.integers(0, 12), min_size=1, max_size=8), conversation=CONVERSATIONS)
+    def enqueue_batch(self, picks: list[int], conversation: str) -> None:
+        # Keys from a small pool, so a batch mixes new events, redeliveries and repeats.
+        keys = [f"b{pick}" for pick in picks]
+        batch = [NewEvent("test", key, "kind", conversation, {}) for key in keys]
+        results = self.run(self.store.inbox.enqueue_many(batch))
+        new_ids = []
+        for key, result in zip(keys, results, strict=True):
+            if key in self.enqueued:
+                assert not result.created and result.id == self.enqueued[key]
+            else:
+                assert result.created
+                self.enqueued[key] = result.id
+                new_ids.append(result.id)
+            detail = self.run(self.store.inbox.show(result.id))
+            assert detail is not None and detail.dedupe_key == key
+        assert new_ids == sorted(new_ids)  # ids follow the order the events were given in
 
     @rule(worker=WORKERS)
     def claim(self, worker: str) -> None:

@@ -164,16 +164,17 @@ def _insert_all(
     by key instead would rule that out, but would run one caller's events out of the order given.
     """
     now = clock(tx)
+    insert_chunk = _insert_chunk_sqlite if tx.dialect == "sqlite" else _insert_chunk_returning
     if tx.dialect == "postgresql":
         tx.fetchall("lock_conversations", keys=sorted({item.event.conversation_key for item in batch}))
     results: list[EnqueueResult] = []
     for start in range(0, len(batch), _ROWS_PER_STATEMENT):
-        results.extend(_insert_chunk(tx, batch[start : start + _ROWS_PER_STATEMENT], now))
+        results.extend(insert_chunk(tx, batch[start : start + _ROWS_PER_STATEMENT], now))
     return results
 
 
-def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
-    rows = [
+def _rows(items: list[_Waiting], now: float) -> list[dict[str, object]]:
+    return [
         {
             "source": item.event.source,
             "dedupe_key": item.event.dedupe_key,
@@ -184,9 +185,37 @@ def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[En
         }
         for item in items
     ]
+
+
+def _insert_chunk_sqlite(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
+    """Work out each event's id from the row count and the last id, reading nothing back.
+
+    SQLite's AUTOINCREMENT gives each new row one more than the largest id the table ever
+    held. So when every event is new (nearly always), the rows took consecutive ids in the
+    order given. Otherwise (a redelivery; a skipped row may also use up an id) each key is
+    looked up, and the rows this statement inserted are the ones with the largest ids.
+    """
+    inserted, last_id = tx.insert_batch("enqueue", "enqueue_row", _rows(items, now))
+    if inserted == len(items):
+        first_id = last_id - inserted + 1
+        return [EnqueueResult(id=first_id + n, created=True) for n in range(inserted)]
+    ids = {(item.event.source, item.event.dedupe_key): 0 for item in items}
+    for key in ids:
+        ids[key] = _stored_id(tx, key)
+    new_ids = set(sorted(ids.values())[len(ids) - inserted :])
+    results: list[EnqueueResult] = []
+    for item in items:
+        id_ = ids[item.event.source, item.event.dedupe_key]
+        results.append(EnqueueResult(id=id_, created=id_ in new_ids))
+        new_ids.discard(id_)  # a key repeated in this batch: its first copy is the stored one
+    return results
+
+
+def _insert_chunk_returning(tx: Transaction, items: list[_Waiting], now: float) -> list[EnqueueResult]:
     # RETURNING id, source, dedupe_key: one row per event actually inserted.
     inserted = {
-        (source, key): int(id_) for id_, source, key in tx.fetchall_batch("enqueue", "enqueue_row", rows)
+        (source, key): int(id_)
+        for id_, source, key in tx.fetchall_batch("enqueue", "enqueue_row", _rows(items, now))
     }
     known: dict[tuple[str, str], int] = {}
     results: list[EnqueueResult] = []
@@ -197,8 +226,12 @@ def _insert_chunk(tx: Transaction, items: list[_Waiting], now: float) -> list[En
             results.append(EnqueueResult(id=known[key], created=True))
             continue
         if key not in known:  # stored by an earlier transaction
-            row = tx.fetchone("find_by_dedupe_key", source=key[0], dedupe_key=key[1])
-            assert row is not None, "ON CONFLICT DO NOTHING implies the row exists"
-            known[key] = int(row["id"])
+            known[key] = _stored_id(tx, key)
         results.append(EnqueueResult(id=known[key], created=False))
     return results
+
+
+def _stored_id(tx: Transaction, key: tuple[str, str]) -> int:
+    row = tx.fetchone("find_by_dedupe_key", source=key[0], dedupe_key=key[1])
+    assert row is not None, "ON CONFLICT DO NOTHING implies the row exists"
+    return int(row["id"])

@@ -8,9 +8,17 @@
 (:source, :dedupe_key, :kind, :conversation_key, :payload, :received_at, :received_at);
 
 -- name: enqueue
--- One statement for a whole group-commit batch: {rows} is enqueue_row once per event.
--- A repeated (source, dedupe_key) inserts nothing and returns no row, so the caller learns
--- which events were duplicates without another round trip.
+-- One statement for a whole group-commit batch: {rows} is enqueue_row once per event, in the
+-- order the events arrived, so ids follow arrival order. A repeated (source, dedupe_key)
+-- inserts nothing. On SQLite (one writer, AUTOINCREMENT) the rows inserted take consecutive
+-- ids in VALUES order, so the row count and the last id say which id each event got.
+INSERT INTO inbox_events (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)
+VALUES {rows}
+ON CONFLICT (source, dedupe_key) DO NOTHING;
+
+-- name: enqueue@postgresql
+-- Concurrent replicas interleave identity values, so each inserted row says which it got
+-- (a duplicate returns no row).
 INSERT INTO inbox_events (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)
 VALUES {rows}
 ON CONFLICT (source, dedupe_key) DO NOTHING
