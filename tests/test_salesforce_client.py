@@ -161,6 +161,25 @@ async def test_lock_contention_and_server_errors_are_retryable(code: str) -> Non
         await client.create_case({})
 
 
+@pytest.mark.parametrize("wrapper", ["CANNOT_EXECUTE_FLOW_TRIGGER", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"])
+async def test_a_lock_that_fails_a_flow_or_trigger_inside_our_write_is_retryable(wrapper: str) -> None:
+    client, emulator = client_for()
+    emulator.faults.forced_errors = [f"{wrapper}>UNABLE_TO_LOCK_ROW"]
+
+    with pytest.raises(RetryableError, match="caused by UNABLE_TO_LOCK_ROW") as caught:
+        await client.update_case("500000000000001AAA", {"Status": "Working"})
+
+    assert isinstance(caught.value, SalesforceRetryableError) and caught.value.error_code == wrapper
+
+
+async def test_a_flow_that_fails_for_any_other_cause_is_permanent() -> None:
+    client, emulator = client_for()
+    emulator.faults.forced_errors = ["CANNOT_EXECUTE_FLOW_TRIGGER>FIELD_CUSTOM_VALIDATION_EXCEPTION"]
+
+    with pytest.raises(PermanentError, match="CANNOT_EXECUTE_FLOW_TRIGGER"):
+        await client.update_case("500000000000001AAA", {"Status": "Working"})
+
+
 async def test_a_validation_error_is_permanent_with_code_message_and_fields() -> None:
     client, emulator = client_for()
 

@@ -53,8 +53,29 @@ def not_found(message: str = "The requested resource does not exist") -> ApiErro
     return ApiError(404, "NOT_FOUND", message)
 
 
+# Automation that fails inside a write reports its own errorCode, with the cause only in the
+# message, as in the DLRS issue (SFDO-Community/declarative-lookup-rollup-summaries#1241).
+# "OUTER>CAUSE" injects one: e.g. "CANNOT_EXECUTE_FLOW_TRIGGER>UNABLE_TO_LOCK_ROW".
+WRAPPED_MESSAGES: dict[str, str] = {
+    "CANNOT_EXECUTE_FLOW_TRIGGER": (
+        "We can't save this record because the \u201cCase_Owner_Changed\u201d process failed. Give your "
+        "Salesforce admin these details. This error occurred when the flow tried to update "
+        "records: {cause}: {detail}. You can look up ExceptionCode values in the SOAP API "
+        "Developer Guide. Error ID: 1234567890-12345 (-1234567890)"
+    ),
+    "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY": (
+        "CaseTrigger: execution of AfterUpdate caused by: System.DmlException: Update failed. "
+        "First exception on row 0 with id 500000000000001AAA; first error: {cause}, {detail}: []"
+    ),
+}
+
+
 def fault(code: str) -> ApiError:
     """The error an injected fault code stands for; unknown codes become 400s."""
+    outer, _, cause = code.partition(">")
+    if cause:
+        detail = FAULT_ERRORS.get(cause, (400, cause.replace("_", " ").lower()))[1]
+        return ApiError(400, outer, WRAPPED_MESSAGES[outer].format(cause=cause, detail=detail), [])
     status, message = FAULT_ERRORS.get(code, (400, code.replace("_", " ").lower()))
     fields: list[str] | None = None if status in (401, 403, 500, 503) else []
     return ApiError(status, code, message, fields)

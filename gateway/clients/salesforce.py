@@ -11,9 +11,10 @@ Rules it keeps:
 - a timeout on every call (also enforced around the transport, which may ignore httpx's);
 - on 401 INVALID_SESSION_ID: refresh the token once (single-flight) and retry once; a second
   401 in the same call is an error, never a loop;
-- REQUEST_LIMIT_EXCEEDED, UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE, 5xx, network errors and
-  timeouts → :class:`RetryableError`; other 4xx → :class:`PermanentError` with errorCode and
-  message; tokens and secrets never appear in errors or logs;
+- REQUEST_LIMIT_EXCEEDED, UNABLE_TO_LOCK_ROW (also when a Flow or trigger that failed inside
+  our write names it as its cause), SERVER_UNAVAILABLE, 5xx, network errors and timeouts →
+  :class:`RetryableError`; other 4xx → :class:`PermanentError` with errorCode and message;
+  tokens and secrets never appear in errors or logs;
 - ``Sforce-Auto-Assign: FALSE`` on every update, so a PATCH never reassigns a Case (§3.3);
 - CaseComment bodies are at most 4,000 UTF-8 bytes (:func:`split_comment` makes chunks).
 """
