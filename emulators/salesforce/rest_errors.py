@@ -75,7 +75,8 @@ def fault(code: str) -> ApiError:
     outer, _, cause = code.partition(">")
     if cause:
         detail = FAULT_ERRORS.get(cause, (400, cause.replace("_", " ").lower()))[1]
-        return ApiError(400, outer, WRAPPED_MESSAGES[outer].format(cause=cause, detail=detail), [])
+        template = WRAPPED_MESSAGES.get(outer, "{cause}: {detail}")
+        return ApiError(400, outer, template.format(cause=cause, detail=detail), [])
     status, message = FAULT_ERRORS.get(code, (400, code.replace("_", " ").lower()))
     fields: list[str] | None = None if status in (401, 403, 500, 503) else []
     return ApiError(status, code, message, fields)

@@ -199,9 +199,8 @@ def _insert_chunk_sqlite(tx: Transaction, items: list[_Waiting], now: float) -> 
     if inserted == len(items):
         first_id = last_id - inserted + 1
         return [EnqueueResult(id=first_id + n, created=True) for n in range(inserted)]
-    ids = {(item.event.source, item.event.dedupe_key): 0 for item in items}
-    for key in ids:
-        ids[key] = _stored_id(tx, key)
+    keys = dict.fromkeys((item.event.source, item.event.dedupe_key) for item in items)
+    ids = {key: _stored_id(tx, key) for key in keys}
     new_ids = set(sorted(ids.values())[len(ids) - inserted :])
     results: list[EnqueueResult] = []
     for item in items:

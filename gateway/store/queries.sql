@@ -10,8 +10,8 @@
 -- name: enqueue
 -- One statement for a whole group-commit batch: {rows} is enqueue_row once per event, in the
 -- order the events arrived, so ids follow arrival order. A repeated (source, dedupe_key)
--- inserts nothing. On SQLite (one writer, AUTOINCREMENT) the rows inserted take consecutive
--- ids in VALUES order, so the row count and the last id say which id each event got.
+-- inserts nothing. On SQLite (one writer, AUTOINCREMENT), when no row is skipped, the rows take
+-- consecutive ids in VALUES order, so the row count and the last id say which id each got.
 INSERT INTO inbox_events (source, dedupe_key, kind, conversation_key, payload, received_at, run_after)
 VALUES {rows}
 ON CONFLICT (source, dedupe_key) DO NOTHING;
