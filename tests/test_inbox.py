@@ -7,9 +7,10 @@ from types import MappingProxyType
 
 import pytest
 
-from gateway.events import NewEvent
+from gateway.events import EnqueueResult, NewEvent
 from gateway.retry import RetryPolicy
 from gateway.store import Store
+from gateway.store.database import Transaction
 from gateway.store.group_commit import InvalidEvent
 
 pytestmark = pytest.mark.anyio
@@ -338,6 +339,43 @@ async def test_one_callers_unstorable_event_fails_only_that_caller(store: Store)
     assert isinstance(results[1], InvalidEvent) and "lone surrogate" in str(results[1])
     stored = [await store.inbox.show(e.id) for e in await store.inbox.list()]
     assert sorted(d.dedupe_key for d in stored if d is not None) == ["good-1", "good-2"]
+
+
+# A row the database itself refuses, though it passed every check in Python (as a constraint
+# added by a later migration might): a trigger stands in for that constraint.
+REFUSE_POISON = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_events WHEN NEW.dedupe_key = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.dedupe_key = 'poison' THEN RAISE EXCEPTION 'poison refused'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    ],
+}
+
+
+async def test_a_batch_the_database_refuses_is_written_again_caller_by_caller(store: Store) -> None:
+    database = store.inbox.database
+
+    def add_trigger(tx: Transaction) -> None:
+        for sql in REFUSE_POISON[tx.dialect]:
+            tx.execute_sql(sql)
+
+    await database.run(add_trigger)
+    results = await asyncio.gather(
+        store.inbox.enqueue("tencent", "good-1", "kind", "case", {}),
+        store.inbox.enqueue("tencent", "poison", "kind", "case", {}),
+        store.inbox.enqueue("tencent", "good-2", "kind", "case", {}),
+        return_exceptions=True,
+    )
+    good, poison, other_good = results
+    assert isinstance(poison, Exception) and "poison refused" in str(poison)
+    assert isinstance(good, EnqueueResult) and isinstance(other_good, EnqueueResult)
+    assert good.created and other_good.created
+    assert sorted(e.id for e in await store.inbox.list()) == sorted([good.id, other_good.id])
 
 
 async def test_readiness_checks_read_without_creating_anything(database_url: str) -> None:
