@@ -192,21 +192,25 @@ def _insert_chunk_sqlite(tx: Transaction, items: list[_Waiting], now: float) -> 
 
     SQLite's AUTOINCREMENT gives each new row one more than the largest id the table ever
     held. So when every event is new (nearly always), the rows took consecutive ids in the
-    order given. Otherwise (a redelivery; a skipped row may also use up an id) each key is
-    looked up, and the rows this statement inserted are the ones with the largest ids.
+    order given. Otherwise (a redelivery; a skipped row may also use up an id) the rows this
+    statement inserted are the newest in the table, and the redelivered keys are looked up.
     """
     inserted, last_id = tx.insert_batch("enqueue", "enqueue_row", _rows(items, now))
     if inserted == len(items):
         first_id = last_id - inserted + 1
         return [EnqueueResult(id=first_id + n, created=True) for n in range(inserted)]
-    keys = dict.fromkeys((item.event.source, item.event.dedupe_key) for item in items)
-    ids = {key: _stored_id(tx, key) for key in keys}
-    new_ids = set(sorted(ids.values())[len(ids) - inserted :])
+    ids = {
+        (row["source"], row["dedupe_key"]): int(row["id"])
+        for row in tx.fetchall("newest_events", count=inserted)
+    }
+    new_ids = set(ids.values())
     results: list[EnqueueResult] = []
     for item in items:
-        id_ = ids[item.event.source, item.event.dedupe_key]
-        results.append(EnqueueResult(id=id_, created=id_ in new_ids))
-        new_ids.discard(id_)  # a key repeated in this batch: its first copy is the stored one
+        key = (item.event.source, item.event.dedupe_key)
+        if key not in ids:  # stored by an earlier transaction
+            ids[key] = _stored_id(tx, key)
+        results.append(EnqueueResult(id=ids[key], created=ids[key] in new_ids))
+        new_ids.discard(ids[key])  # a key repeated in this batch: its first copy is the stored one
     return results
 
 

@@ -24,6 +24,11 @@ VALUES {rows}
 ON CONFLICT (source, dedupe_key) DO NOTHING
 RETURNING id, source, dedupe_key;
 
+-- name: newest_events
+-- On SQLite, the rows one INSERT just added: AUTOINCREMENT puts them above every older row, and
+-- no one else writes within our transaction.
+SELECT id, source, dedupe_key FROM inbox_events ORDER BY id DESC LIMIT :count;
+
 -- name: find_by_dedupe_key
 SELECT id FROM inbox_events WHERE source = :source AND dedupe_key = :dedupe_key;
 
