@@ -99,8 +99,8 @@ async def test_concurrent_callers_of_one_conversation_get_ids_in_the_order_they_
 
 
 async def test_every_result_of_a_mixed_batch_names_the_row_stored_for_its_key(store: Store) -> None:
-    # On SQLite a redelivery inside a batch still uses up an id, and no ids are read back:
-    # the events after it must still be told their own.
+    # On SQLite, ids are worked out rather than read back, and a redelivery inside a batch
+    # still uses up an id: the events after it must still be told their own.
     before = await store.inbox.enqueue("s", "old", "kind", "c", {})
     keys = ["new-1", "old", "new-2", "new-1", "new-3"]
     results = await store.inbox.enqueue_many([NewEvent("s", k, "kind", "c", {}) for k in keys])
