@@ -19,7 +19,8 @@ on one core, so batches of the group commit may differ in size from a real run. 
 counts every byte of a ``rep stosb``/``rep movsb`` (how glibc clears and copies large blocks)
 as one instruction, so SQLite zeroing a fresh 4 KB page counts ~4,000 instructions for what the
 CPU does in a few hundred cycles: about 13,000 of the enqueue case's instructions per request
-are such bytes, which makes its count pessimistic by ~3 %.
+were such bytes before SQLite's insert stopped reading rows back, and ~3,000 fewer since
+(counted in-process), which makes its count pessimistic by 2-3 %.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from gateway.store.payload_json import to_json
 
 log = logging.getLogger("gateway.store")
 
-# SQLite allows 32,766 bound parameters per statement; 5 per event keeps far below that.
+# SQLite allows 32,766 bound parameters per statement; 7 per event (enqueue_row) keeps far below that.
 _ROWS_PER_STATEMENT = 500
 
 
