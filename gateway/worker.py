@@ -3,8 +3,16 @@
 Order and exclusivity come from the store (a claim takes only the head of a conversation and a
 lease on the conversation), so any number of workers, in one process or many, can run side by
 side. This module adds what lives in one process: bounded concurrency, a heartbeat that keeps
-the leases of events in hand alive (and stops a handler whose lease was lost, so an event never
-runs twice at once), the retry/dead-letter decision, and a graceful stop.
+the leases of events in hand alive, the retry/dead-letter decision, and a graceful stop.
+
+An event must never run in two places at once, and a lease alone cannot promise that: the
+worker holding it may stall, or lose the store, past its expiry while another takes the event
+over. So each claim carries a fencing token (its attempt number: only the current claim may
+extend or finish the event), and the worker stops a handler itself, on its own monotonic clock,
+before the lease could have lapsed in the store: when a heartbeat says the lease was lost, and
+when no heartbeat has renewed it in time, without waiting for a store that does not answer. If
+the worker takes back an event whose earlier run is still going here (its lease lapsed while
+the loop stalled), that run is stopped before the new one starts.
 
 Writing an outcome is retried briefly with stamina (a well-kept library for exactly this:
 exponential backoff with jitter, bounded by attempts and time). If the store stays unreachable,
@@ -56,6 +64,8 @@ def worker_name() -> str:
 class _InHand:
     event: Event
     task: asyncio.Task[None]
+    valid_until: float  # time.monotonic() by which the store's lease lapses, at the earliest
+    abandoned: bool = False  # cancelled for want of a lease: neither renewed nor timed any more
 
 
 class Worker:
@@ -124,6 +134,7 @@ class Worker:
     async def _claim_some(self) -> int:
         if self._free() <= 0:
             return 0
+        asked_at = time.monotonic()  # the store's lease runs from a moment after this one
         try:
             events = await self.inbox.claim(
                 self.name, self._free(), self.options.lease_seconds, self.options.policy
@@ -134,16 +145,26 @@ class Worker:
         if self._stopping.is_set():  # a claim that raced stop(): leave these to release_all
             return 0
         for event in events:
-            task = asyncio.create_task(self._handle(event), name=f"event {event.id}")
-            self._in_hand[event.id] = _InHand(event, task)
+            earlier = self._in_hand.get(event.id)
+            if earlier is not None:  # our own earlier attempt, whose lease lapsed while it ran
+                log.warning("stopping an earlier run of an event claimed again", extra=_fields(earlier.event))
+                earlier.task.cancel()
+            task = asyncio.create_task(
+                self._handle(event, after=earlier.task if earlier else None), name=f"event {event.id}"
+            )
+            self._in_hand[event.id] = _InHand(event, task, asked_at + self.options.lease_seconds)
             task.add_done_callback(partial(self._on_done, event.id))
         return len(events)
 
     def _on_done(self, event_id: int, task: asyncio.Task[None]) -> None:
-        self._in_hand.pop(event_id, None)
+        held = self._in_hand.get(event_id)
+        if held is not None and held.task is task:  # not a later claim of the same event
+            del self._in_hand[event_id]
         self._wake.set()
 
-    async def _handle(self, event: Event) -> None:
+    async def _handle(self, event: Event, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # the earlier run, cancelled: let it unwind first
         started = time.time()
         try:
             outcome = await self._run_and_record(event, started)
@@ -217,28 +238,49 @@ class Worker:
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def _heartbeat(self) -> None:
-        interval = self.options.lease_seconds / 3
-        last_success = time.monotonic()
+        """Renew the leases in hand every third of a lease; stop what can no longer be renewed.
+
+        Each claim is given up ``margin`` (a sixth of a lease) before it could lapse in the
+        store, whether or not the store has answered by then: a heartbeat hanging on a
+        partitioned network must not keep a handler running after another worker took over.
+        """
+        lease = self.options.lease_seconds
+        interval, margin = lease / 3, lease / 6
         while True:
-            await asyncio.sleep(interval)
-            in_hand = {event_id: held.event.conversation_key for event_id, held in self._in_hand.items()}
+            await asyncio.sleep(min(interval, self._time_left(margin)))
+            held = self._live_claims()
+            asked_at = time.monotonic()
             try:
-                still_ours = await self.inbox.heartbeat(self.name, in_hand, self.options.lease_seconds)
+                async with asyncio.timeout(self._time_left(margin) if held else None):
+                    still_ours = await self.inbox.heartbeat(self.name, [h.event for h in held], lease)
             except Exception:
                 log.exception("lease heartbeat failed", extra={"worker": self.name})
-                if time.monotonic() - last_success > self.options.lease_seconds - interval:
-                    self._abandon(set(in_hand), "leases are about to lapse: the store is unreachable")
-                continue
-            last_success = time.monotonic()
-            self._abandon(set(in_hand) - still_ours, "lease lost: another worker may run the event now")
+            else:
+                for claim in held:
+                    if claim.event.id in still_ours:
+                        claim.valid_until = asked_at + lease
+                    else:
+                        self._abandon(claim, "lease lost: another worker may run the event now")
+            for claim in self._live_claims():
+                if claim.valid_until - margin <= time.monotonic():
+                    self._abandon(claim, "lease about to lapse: the store did not renew it in time")
 
-    def _abandon(self, event_ids: set[int], reason: str) -> None:
-        """Stop handlers whose lease is gone, so an event never runs in two places at once."""
-        for event_id in event_ids:
-            held = self._in_hand.get(event_id)
-            if held is not None and not held.task.done():
-                log.warning("abandoning an event", extra={**_fields(held.event), "reason": reason})
-                held.task.cancel()
+    def _time_left(self, margin: float) -> float:
+        """Seconds until the first claim in hand must be given up (a lease's worth if none)."""
+        first = min((claim.valid_until for claim in self._live_claims()), default=None)
+        if first is None:
+            return self.options.lease_seconds
+        return max(0.0, first - margin - time.monotonic())
+
+    def _live_claims(self) -> list[_InHand]:
+        return [claim for claim in self._in_hand.values() if not claim.abandoned]
+
+    def _abandon(self, claim: _InHand, reason: str) -> None:
+        """Stop a handler whose lease is gone, so an event never runs in two places at once."""
+        claim.abandoned = True
+        if not claim.task.done():
+            log.warning("abandoning an event", extra={**_fields(claim.event), "reason": reason})
+            claim.task.cancel()
 
     async def _shut_down(self) -> None:
         tasks = [held.task for held in self._in_hand.values()]

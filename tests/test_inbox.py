@@ -159,12 +159,41 @@ async def test_a_claim_whose_lease_expired_is_taken_over_by_another_worker(store
     assert await store.inbox.complete(retaken, "w2", started_at=0.0)
 
 
+@pytest.mark.parametrize("outcome", ["done", "retry", "dead"])
+async def test_an_earlier_attempt_cannot_finish_an_event_its_own_worker_has_claimed_again(
+    store: Store, outcome: str
+) -> None:
+    await store.inbox.enqueue("s", "1", "kind", "case", {})
+    await store.inbox.enqueue("s", "2", "kind", "case", {})
+    [first] = await store.inbox.claim("w1", 10, lease_seconds=0.05)
+    await asyncio.sleep(0.1)  # the lease lapsed while the handler ran on (a stalled loop, a clock jump)
+    [second] = await store.inbox.claim("w1", 10, lease_seconds=30, policy=NO_WAIT)
+    assert second.id == first.id and second.attempts == 2
+
+    async def finish_late() -> bool:
+        if outcome == "done":
+            return await store.inbox.complete(first, "w1", started_at=0.0)
+        if outcome == "retry":
+            return await store.inbox.retry_later(first, "w1", 0.0, delay=0.0, error="late")
+        return await store.inbox.dead_letter(first, "w1", 0.0, "late", blocks=False)
+
+    assert not await finish_late()
+    assert await store.inbox.heartbeat("w1", [first], lease_seconds=30) == set()
+    # Attempt 2 still holds the event and its conversation: event 2 must wait for it.
+    assert await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT) == []
+    detail = await store.inbox.show(first.id)
+    assert detail is not None and detail.summary.state == "running"
+    assert [(a.attempt, a.outcome) for a in detail.attempts] == [(1, "lost")]  # nothing from the late run
+    assert await store.inbox.heartbeat("w1", [second], lease_seconds=30) == {second.id}
+    assert await store.inbox.complete(second, "w1", started_at=0.0)
+
+
 async def test_a_heartbeat_keeps_a_long_claim_from_being_taken_over(store: Store) -> None:
     await store.inbox.enqueue("s", "1", "kind", "case", {})
     [event] = await store.inbox.claim("w1", 10, lease_seconds=1.0)
     for _ in range(4):
         await asyncio.sleep(0.4)
-        assert await store.inbox.heartbeat("w1", {event.id: "case"}, lease_seconds=1.0) == {event.id}
+        assert await store.inbox.heartbeat("w1", [event], lease_seconds=1.0) == {event.id}
         assert await store.inbox.claim("w2", 10, lease_seconds=30) == []
 
 
@@ -174,7 +203,7 @@ async def test_a_heartbeat_reports_a_lease_that_was_lost_to_another_worker(store
     await asyncio.sleep(0.1)
     [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT)
     assert retaken.id == event.id
-    assert await store.inbox.heartbeat("w1", {event.id: "case"}, lease_seconds=30) == set()
+    assert await store.inbox.heartbeat("w1", [event], lease_seconds=30) == set()
 
 
 async def test_a_claim_no_longer_in_hand_is_not_kept_alive_by_the_heartbeat(store: Store) -> None:
@@ -183,7 +212,7 @@ async def test_a_claim_no_longer_in_hand_is_not_kept_alive_by_the_heartbeat(stor
     events = {e.dedupe_key: e for e in await store.inbox.claim("w1", 10, lease_seconds=0.3)}
     for _ in range(4):  # the worker lost track of "orphan" (its outcome could not be written)
         await asyncio.sleep(0.15)
-        await store.inbox.heartbeat("w1", {events["busy"].id: "b"}, lease_seconds=0.3)
+        await store.inbox.heartbeat("w1", [events["busy"]], lease_seconds=0.3)
     [retaken] = await store.inbox.claim("w2", 10, lease_seconds=30, policy=NO_WAIT)
     assert retaken.dedupe_key == "orphan"
 

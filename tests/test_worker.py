@@ -7,6 +7,9 @@ import itertools
 import random
 import time
 from collections import defaultdict
+from collections.abc import Collection
+from functools import partial
+from typing import Any
 
 import pytest
 
@@ -14,6 +17,7 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.events import Event
 from gateway.retry import RetryPolicy
 from gateway.store import Store
+from gateway.store.inbox import Inbox
 from gateway.worker import Worker, WorkerOptions
 from handlers import Handler
 
@@ -289,3 +293,98 @@ async def test_a_handler_whose_lease_was_lost_is_stopped_so_the_event_never_runs
     assert event.state == "running"  # left to its new owner, nothing recorded by w1
     detail = await store.inbox.show(event.id)
     assert detail is not None and detail.attempts == [] and detail.lease_owner == "w2"
+
+
+async def test_a_worker_that_claims_its_own_lapsed_event_again_stops_the_earlier_run_first(
+    store: Store,
+) -> None:
+    runs: list[tuple[int, int, float, float]] = []  # event id, attempt, started, ended
+    first_started = asyncio.Event()
+
+    async def record(event: Event) -> None:
+        started = time.monotonic()
+        try:
+            if event.dedupe_key == "1" and event.attempts == 1:
+                first_started.set()
+                await asyncio.sleep(30)  # still running when its lease lapses
+        finally:
+            runs.append((event.id, event.attempts, started, time.monotonic()))
+
+    await store.inbox.enqueue("test", "1", "test.record", "case", {})
+    await store.inbox.enqueue("test", "2", "test.record", "case", {})
+    worker = Worker(store.inbox, {"test.record": record}, FAST, name="w1")
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(first_started.wait(), timeout=5)
+    # The lease lapses while the handler runs on (an event loop stalled past the heartbeat, a
+    # clock that jumped): the worker's own next claim requeues the event and takes it again.
+    await store.database.run(lambda tx: tx.execute_sql("UPDATE inbox_events SET lease_expires_at = 0"))
+    for _ in range(250):
+        if len(runs) == 3:
+            break
+        await asyncio.sleep(0.02)
+    worker.stop()
+    await task
+
+    assert [(event_id, attempt) for event_id, attempt, _, _ in runs] == [(1, 1), (1, 2), (2, 1)]
+    for (_, _, _, previous_end), (_, _, next_start, _) in itertools.pairwise(runs):
+        assert next_start >= previous_end, "two runs of one conversation overlapped"
+    assert (await store.inbox.stats()).counts["done"] == 2
+
+
+class _PartitionedInbox(Inbox):
+    """The store as a worker sees it once a network partition begins, after its first claim:
+    heartbeats never come back, and later claims fail."""
+
+    claimed_once = False
+
+    async def claim(self, *args: Any, **kwargs: Any) -> list[Event]:
+        if self.claimed_once:
+            raise ConnectionError("the network is partitioned")
+        self.claimed_once = True
+        return await super().claim(*args, **kwargs)
+
+    async def heartbeat(self, owner: str, in_hand: Collection[Event], lease_seconds: float) -> set[int]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_a_worker_whose_heartbeats_hang_stops_its_handlers_before_their_leases_lapse(
+    store: Store,
+) -> None:
+    runs: list[tuple[str, float, float]] = []  # worker, started, ended
+    cut_off = asyncio.Event()
+
+    async def record_as(worker: str, event: Event) -> None:
+        started = time.monotonic()
+        try:
+            if worker == "cut-off":
+                cut_off.set()
+                await asyncio.sleep(30)
+        finally:
+            runs.append((worker, started, time.monotonic()))
+
+    await store.inbox.enqueue("test", "1", "test.record", "case", {})
+    short_lease = WorkerOptions(concurrency=1, lease_seconds=0.6, poll_seconds=0.02, policy=FAST.policy)
+    cut_off_worker = Worker(
+        _PartitionedInbox(store.database),
+        {"test.record": partial(record_as, "cut-off")},
+        short_lease,
+        name="cut-off",
+    )
+    first = asyncio.create_task(cut_off_worker.run())
+    await asyncio.wait_for(cut_off.wait(), timeout=5)
+    # Another replica, healthy, takes the event over as soon as the lease has lapsed.
+    healthy = Worker(store.inbox, {"test.record": partial(record_as, "healthy")}, FAST, name="healthy")
+    second = asyncio.create_task(healthy.run())
+    for _ in range(250):
+        if len(runs) == 2:
+            break
+        await asyncio.sleep(0.02)
+    healthy.stop()
+    cut_off_worker.stop()
+    await asyncio.gather(first, second)
+
+    assert [worker for worker, _, _ in runs] == ["cut-off", "healthy"]
+    (_, _, cut_off_ended), (_, healthy_started, _) = runs
+    assert cut_off_ended <= healthy_started, "the event ran in two places at once"
+    assert (await store.inbox.stats()).counts["done"] == 1

@@ -9,7 +9,7 @@ at once, whichever replica claims them).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection
 from typing import Any
 
 from gateway.events import Event
@@ -76,18 +76,21 @@ def recover_lost_claims(tx: Transaction, now: float, policy: RetryPolicy) -> Non
 
 
 def heartbeat(
-    tx: Transaction, now: float, *, owner: str, in_hand: Mapping[int, str], lease_seconds: float
+    tx: Transaction, now: float, *, owner: str, in_hand: Collection[Event], lease_seconds: float
 ) -> set[int]:
-    """Extend the leases of the events still in hand; return the ids whose lease was still ours."""
+    """Extend the leases of the claims still in hand; return the ids whose lease was still ours."""
     expires_at = now + lease_seconds
     held: set[int] = set()
-    for event_id, conversation_key in in_hand.items():
-        if tx.fetchone("extend_event_lease", id=event_id, owner=owner, expires_at=expires_at) is not None:
-            held.add(event_id)
+    for event in in_hand:
+        extended = tx.fetchone(
+            "extend_event_lease", id=event.id, owner=owner, attempt=event.attempts, expires_at=expires_at
+        )
+        if extended is not None:
+            held.add(event.id)
             tx.execute(
                 "extend_conversation_lease",
                 owner=owner,
-                conversation_key=conversation_key,
+                conversation_key=event.conversation_key,
                 expires_at=expires_at,
             )
     return held
@@ -105,15 +108,18 @@ def finish(
     delay: float = 0.0,
     blocks: bool = False,
 ) -> bool:
-    """Record the outcome of the attempt ``owner`` made; False if its lease had been lost."""
+    """Record the outcome of the attempt ``owner`` made; False if its lease had been lost.
+
+    Only the claim that is current may finish: ``event.attempts`` is its fencing token (see
+    ``extend_event_lease``), so a late outcome from an earlier attempt changes nothing.
+    """
+    claim = {"id": event.id, "owner": owner, "attempt": event.attempts}
     if outcome == "done":
-        changed = tx.execute("finish_done", id=event.id, owner=owner, now=now)
+        changed = tx.execute("finish_done", **claim, now=now)
     elif outcome == "retry":
-        changed = tx.execute("finish_retry", id=event.id, owner=owner, run_after=now + delay, error=error)
+        changed = tx.execute("finish_retry", **claim, run_after=now + delay, error=error)
     else:
-        changed = tx.execute(
-            "finish_dead", id=event.id, owner=owner, now=now, error=error, blocks=int(blocks)
-        )
+        changed = tx.execute("finish_dead", **claim, now=now, error=error, blocks=int(blocks))
     if changed:
         tx.execute(
             "record_attempt",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, cast
 
 from gateway.events import (
@@ -85,8 +85,8 @@ class Inbox:
             )
         )
 
-    async def heartbeat(self, owner: str, in_hand: Mapping[int, str], lease_seconds: float) -> set[int]:
-        """Extend the leases of the events in hand (id → conversation); return those still ours."""
+    async def heartbeat(self, owner: str, in_hand: Collection[Event], lease_seconds: float) -> set[int]:
+        """Extend the leases of the claims in hand (as claimed); return the ids still ours."""
         if not in_hand:
             return set()
         return await self.database.run(

@@ -111,9 +111,11 @@ RETURNING id, source, dedupe_key, kind, conversation_key, payload, state, attemp
 
 -- name: extend_event_lease
 -- One event still in hand (a claim whose outcome could not be written is not, and must lapse).
--- No row back means the lease was lost: another worker may be running the event now.
+-- No row back means the lease was lost: another worker may be running the event now. The
+-- attempt number is the claim's fencing token: a worker that took its own lapsed event again
+-- holds it under the new attempt only, so the earlier run can neither extend nor finish it.
 UPDATE inbox_events SET lease_expires_at = :expires_at
-WHERE id = :id AND lease_owner = :owner AND state = 'running'
+WHERE id = :id AND lease_owner = :owner AND attempts = :attempt AND state = 'running'
 RETURNING id;
 
 -- name: extend_conversation_lease
@@ -126,19 +128,19 @@ DELETE FROM conversation_leases WHERE conversation_key = :conversation_key AND l
 -- name: finish_done
 UPDATE inbox_events
 SET state = 'done', finished_at = :now, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
-WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+WHERE id = :id AND state = 'running' AND lease_owner = :owner AND attempts = :attempt;
 
 -- name: finish_retry
 UPDATE inbox_events
 SET state = 'pending', run_after = :run_after, last_error = :error,
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+WHERE id = :id AND state = 'running' AND lease_owner = :owner AND attempts = :attempt;
 
 -- name: finish_dead
 UPDATE inbox_events
 SET state = 'dead', finished_at = :now, last_error = :error, blocks_conversation = :blocks,
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = :id AND state = 'running' AND lease_owner = :owner;
+WHERE id = :id AND state = 'running' AND lease_owner = :owner AND attempts = :attempt;
 
 -- name: record_attempt
 INSERT INTO inbox_attempts (event_id, attempt, worker, started_at, finished_at, outcome, error)
