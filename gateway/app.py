@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from gateway.janitor import prune_forever
-from gateway.middleware import RequestGuardMiddleware
+from gateway.middleware import INTERNAL_ERROR, RequestGuardMiddleware
 from gateway.retry import RetryPolicy
 from gateway.routes import health
 from gateway.settings import StoreSettings
@@ -122,10 +122,13 @@ def create_app(
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    """A bug must not leak a stack trace to the caller; the log keeps it for us."""
+    """The fallback for a bug outside ``RequestGuardMiddleware``, which answers those in routes.
+
+    A bug must not leak a stack trace to the caller; the log keeps it for us. Starlette runs
+    this outside the middleware, so this 500 carries no ``X-Request-ID``, and re-raises
+    afterwards, so the server logs the traceback once more.
+    """
     log.error(
         "unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)}
     )
-    return JSONResponse(
-        {"error": "internal_error", "detail": "the gateway failed; see its logs"}, status_code=500
-    )
+    return JSONResponse(INTERNAL_ERROR, status_code=500)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvicorn
 from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.app import AppOptions, create_app
@@ -33,6 +36,14 @@ async def explode(request: Request) -> Response:
     raise RuntimeError("internal detail that must not leak")
 
 
+async def explode_mid_stream(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"the first part"
+        raise RuntimeError("internal detail that must not leak")
+
+    return StreamingResponse(body())
+
+
 async def enqueue(request: Request) -> Response:
     store: Store = request.app.state.store
     result = await store.inbox.enqueue("test", request.query_params["key"], "test.kind", "case", {})
@@ -43,6 +54,29 @@ def _client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://gateway"
     )
+
+
+@contextlib.asynccontextmanager
+async def _served(app: Starlette) -> AsyncIterator[str]:
+    """``app`` behind a real uvicorn server on a loopback port, to see what the server itself logs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # connections wait in the backlog until the server is up
+    config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        listener.close()
+
+
+def _buggy_app() -> Starlette:
+    """The gateway's HTTP shell with two buggy routes and no store (uvicorn runs no lifespan)."""
+    routes = [Route("/explode", explode), Route("/explode-mid-stream", explode_mid_stream)]
+    return create_app(AppOptions(embedded_worker=False, extra_routes=routes))
 
 
 @pytest.fixture
@@ -142,7 +176,35 @@ async def test_a_streamed_oversized_body_is_cut_off_with_413(client: httpx.Async
 async def test_a_bug_answers_500_without_a_stack_trace(client: httpx.AsyncClient) -> None:
     response = await client.get("/explode")
     assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "detail": "the gateway failed; see its logs"}
     assert "internal detail" not in response.text and "Traceback" not in response.text
+
+
+async def test_a_bugs_500_carries_the_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/explode", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-500"
+
+
+async def test_a_bug_is_logged_once_with_its_request_id_and_not_passed_on_to_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with _served(_buggy_app()) as url, httpx.AsyncClient(base_url=url) as http:
+        response = await http.get("/explode", headers={"X-Request-ID": "req-once"})
+    assert response.status_code == 500
+    [error] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert error.getMessage() == "unhandled error" and error.request_id == "req-once"  # type: ignore[attr-defined]
+    assert error.exc_info is not None and isinstance(error.exc_info[1], RuntimeError)
+
+
+async def test_a_bug_after_the_response_started_cuts_the_response_off_and_is_logged_with_its_traceback_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with _served(_buggy_app()) as url, httpx.AsyncClient(base_url=url) as http:
+        with pytest.raises(httpx.RemoteProtocolError):  # an unfinished body, never a truncated "complete" one
+            await http.get("/explode-mid-stream", headers={"X-Request-ID": "req-late"})
+    [error] = [record for record in caplog.records if record.exc_info is not None]
+    assert error.getMessage() == "unhandled error" and error.request_id == "req-late"  # type: ignore[attr-defined]
+    assert error.response_started is True  # type: ignore[attr-defined]
 
 
 async def test_log_lines_are_json_and_carry_the_request_id(client: httpx.AsyncClient) -> None:
@@ -155,3 +217,4 @@ async def test_log_lines_are_json_and_carry_the_request_id(client: httpx.AsyncCl
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]
     [error] = [entry for entry in entries if entry["message"] == "unhandled error"]
     assert error["request_id"] == "req-42" and error["level"] == "error"
+    assert "RuntimeError: internal detail" in error["exception"]  # the traceback stays in our logs
