@@ -88,6 +88,7 @@ def create_app(
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
         app.state.store = active
+        app.state.probes = probes = health.StoreProbes(active)
         worker = Worker(active.inbox, handlers or {}, options.worker) if options.embedded_worker else None
         app.state.worker = worker
         task = asyncio.create_task(worker.run(), name="embedded worker") if worker is not None else None
@@ -99,6 +100,7 @@ def create_app(
         try:
             yield
         finally:
+            probes.cancel()
             if janitor is not None:
                 janitor.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -8,6 +8,8 @@ import io
 import json
 import logging
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -24,6 +26,7 @@ from gateway.events import Event
 from gateway.observability import configure_logging
 from gateway.store import Store
 from gateway.worker import WorkerOptions
+from tests.support.environment import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -120,6 +123,52 @@ async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -
     async with app.router.lifespan_context(app), _client(app) as http:
         response = await http.get("/readyz")
     assert response.status_code == 503 and response.json()["status"] == "not ready"
+
+
+@pytest.fixture
+async def store_down() -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway started against a PostgreSQL address where nothing listens (a closed loopback port)."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/gateway"
+    app = create_app(AppOptions(database_url=url, migrate_on_start=False, embedded_worker=False))
+    async with app.router.lifespan_context(app), _client(app) as http:
+        yield http
+
+
+def _store_threads() -> set[threading.Thread]:
+    """The threads the store's executor has started so far (it names them so, and starts one per query
+    running at once, up to its size)."""
+    return {thread for thread in threading.enumerate() if thread.name.startswith("store-postgresql")}
+
+
+async def test_readyz_answers_503_within_kubelets_1_s_timeout_when_the_store_cannot_be_reached(
+    store_down: httpx.AsyncClient,
+) -> None:
+    started = time.monotonic()
+    response = await store_down.get("/readyz")
+    assert response.status_code == 503 and response.json()["status"] == "not ready"
+    assert time.monotonic() - started < 1.0
+
+
+async def test_metrics_expose_process_metrics_at_once_when_the_store_cannot_be_reached(
+    store_down: httpx.AsyncClient,
+) -> None:
+    started = time.monotonic()
+    response = await store_down.get("/metrics")
+    assert response.status_code == 200
+    assert "python_info" in response.text and "gateway_events_received_total" in response.text
+    assert time.monotonic() - started < 1.0
+
+
+async def test_probes_of_an_unreachable_store_cannot_pile_up_on_its_threads(
+    store_down: httpx.AsyncClient,
+) -> None:
+    # Each stuck query holds a store thread until the pool gives up on connecting (15 s), and
+    # webhook enqueues need those threads: however often the probes come, one query of each.
+    before = _store_threads()
+    for _ in range(3):
+        responses = await asyncio.gather(*(store_down.get(path) for path in ["/readyz", "/metrics"] * 10))
+        assert sorted({response.status_code for response in responses}) == [200, 503]
+    assert len(_store_threads() - before) <= 2
 
 
 async def test_metrics_expose_queue_depth_oldest_age_and_per_kind_counters(client: httpx.AsyncClient) -> None:
