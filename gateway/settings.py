@@ -95,7 +95,9 @@ class Settings(StoreSettings):
     sf_login_url: str = Field("https://login.salesforce.com", description="OAuth audience for JWT bearer")
     sf_client_id: str = Field(description="consumer key of the External Client App")
     sf_client_secret: SecretStr | None = Field(None, description="consumer secret (client credentials flow)")
-    sf_jwt_private_key_file: Path | None = Field(None, description="PEM private key (JWT bearer flow)")
+    sf_jwt_private_key_file: Path | None = Field(
+        None, description="path of a PEM private key file (JWT bearer flow)"
+    )
     sf_jwt_username: str | None = Field(None, description="username the JWT bearer flow acts as")
     sf_org_id: str = Field(description="18-character Organization Id (00D...)")
     sf_api_version: str = Field("65.0", description="REST API version, 65.0 or later")
@@ -137,6 +139,13 @@ class Settings(StoreSettings):
             raise ValueError("must be 65.0 or later (SOAP login is gone from 65.0 on; we use OAuth)")
         return value
 
+    @field_validator("sf_jwt_private_key_file")
+    @classmethod
+    def _readable_key_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not _is_file(value):
+            raise ValueError("must be the path of a readable PEM file (not the key itself)")
+        return value
+
     @model_validator(mode="after")
     def _one_salesforce_flow(self) -> Settings:
         jwt = self.sf_jwt_private_key_file is not None or self.sf_jwt_username is not None
@@ -147,8 +156,6 @@ class Settings(StoreSettings):
                 "SF_CLIENT_SECRET (client credentials) or SF_JWT_PRIVATE_KEY_FILE with SF_JWT_USERNAME "
                 "(JWT bearer) is required"
             )
-        if self.sf_jwt_private_key_file is not None and not self.sf_jwt_private_key_file.is_file():
-            raise ValueError("SF_JWT_PRIVATE_KEY_FILE does not name a readable file")
         return self
 
     def secret_values(self) -> list[str]:
@@ -158,6 +165,18 @@ class Settings(StoreSettings):
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
         database_password = urlsplit(self.database_url).password
         return [*values, database_password] if database_password else values
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that says no instead of raising.
+
+    Operators sometimes paste the PEM key itself where its path belongs; the OS then refuses the
+    name (ENAMETOOLONG), and an uncaught OSError would print the key in a traceback.
+    """
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # name too long; NUL byte
+        return False
 
 
 def _split_csv(value: object) -> object:
@@ -200,7 +219,10 @@ def _describe(kind: type[StoreSettings], error: Any) -> str:
     if error.get("type") == "missing":
         return f"configuration error: {variable} is required ({expected})"
     reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"configuration error: {variable} is malformed: {reason.lower()} (expected {expected})"
+    # Only the first letter: pydantic's "Input should be..." reads better mid-sentence, while
+    # our own reasons keep their acronyms (PEM, SOAP).
+    reason = reason[:1].lower() + reason[1:]
+    return f"configuration error: {variable} is malformed: {reason} (expected {expected})"
 
 
 def describe_effective(settings: StoreSettings) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,34 @@ def test_an_org_id_with_a_wrong_checksum_is_refused_and_a_15_character_one_is_wi
         settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_ORG_ID": "00D000000000001AAA"})
     widened = settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_ORG_ID": "00D000000000001"})
     assert widened.sf_org_id == "00D000000000001EAA"
+
+
+def _pem_shaped(lines: int) -> str:
+    body = "\n".join(f"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7{i:012d}" for i in range(lines))
+    return f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [_pem_shaped(80), "/keys/" + "MIIEvQIBADAN" * 25 + "/key.pem"],
+    ids=["longer-than-a-path-may-be", "a-segment-longer-than-a-name-may-be"],
+)
+def test_a_key_pasted_where_its_path_belongs_is_refused_in_one_line_without_echoing_it(pasted: str) -> None:
+    environment = gateway_environment(SF_JWT_USERNAME="bot@example.com", SF_JWT_PRIVATE_KEY_FILE=pasted)
+    finished = run_gateway("config", "check", environment=environment)
+    assert finished.returncode == 2
+    assert finished.stderr.strip().splitlines() == [
+        "configuration error: SF_JWT_PRIVATE_KEY_FILE is malformed: must be the path of a readable PEM file "
+        "(not the key itself) (expected path of a PEM private key file (JWT bearer flow))"
+    ]
+    assert "MIIEvQIBADAN" not in finished.stdout + finished.stderr
+
+
+def test_a_key_file_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    environment = {
+        **BASE_ENVIRONMENT,
+        "SF_JWT_USERNAME": "bot@example.com",
+        "SF_JWT_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem"),
+    }
+    with pytest.raises(ConfigurationError, match="SF_JWT_PRIVATE_KEY_FILE is malformed: must be the path"):
+        settings.load(settings.Settings, environment)
