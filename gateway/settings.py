@@ -13,10 +13,11 @@ and ``worker`` need.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -163,8 +164,7 @@ class Settings(StoreSettings):
         secrets = [self.tim_secret_key, self.tim_callback_token]
         secrets += [s for s in (self.sf_client_secret, self.sf_outbound_secret) if s is not None]
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
-        database_password = urlsplit(self.database_url).password
-        return [*values, database_password] if database_password else values
+        return [*values, *_url_passwords(self.database_url)]
 
 
 def _is_file(path: Path) -> bool:
@@ -241,14 +241,37 @@ def _mask(value: object) -> str:
         return ", ".join(_mask(item) for item in value) or "(none)"
     if value is None:
         return "(unset)"
-    if isinstance(value, str) and "://" in value and "@" in value:
-        return _mask_url_password(value)
+    if isinstance(value, str) and "://" in value:
+        return _mask_url_passwords(value)
     return str(value)
 
 
-def _mask_url_password(url: str) -> str:
-    """Hide a password embedded in a database URL (``postgresql://user:pw@host/db``)."""
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}{':********' if ':' in credentials else ''}@{host}"
+# A URL may carry a password in two places libpq reads: ``user:password@`` and the query
+# (``?password=``, and ``sslpassword=`` for the client key). Both are read generously: libpq
+# ends the password at the first @, a careless URL may hold an unencoded @ in it, so masking
+# runs to the last @ and scrubbing knows both readings.
+_URL_CREDENTIALS = re.compile(r"^([^:/?#]+://[^/:@]*):(.*)@", re.DOTALL)
+_URL_QUERY_FIELD = re.compile(r"([?&])([^?&=]*)=([^&]*)")
+_PASSWORD_KEYS = frozenset({"password", "sslpassword"})
+
+
+def _mask_url_passwords(url: str) -> str:
+    """``postgresql://user:********@host/db?password=********``: what ``config check`` shows."""
+    masked = _URL_CREDENTIALS.sub(r"\1:********@", url, count=1)
+    return _URL_QUERY_FIELD.sub(
+        lambda field: f"{field[1]}{field[2]}=********" if unquote(field[2]) in _PASSWORD_KEYS else field[0],
+        masked,
+    )
+
+
+def _url_passwords(url: str) -> list[str]:
+    """Every password a URL carries, as written and percent-decoded, for the log redactor.
+
+    libpq decodes %XX before it connects, and its error messages may quote either form (an
+    invalid escape such as ``%zz`` is quoted as written), so both are scrubbed.
+    """
+    written: list[str] = []
+    if credentials := _URL_CREDENTIALS.match(url):
+        written += [credentials[2], credentials[2].split("@", 1)[0]]
+    written += [field[3] for field in _URL_QUERY_FIELD.finditer(url) if unquote(field[2]) in _PASSWORD_KEYS]
+    return list(dict.fromkeys(form for value in written if value for form in (value, unquote(value))))

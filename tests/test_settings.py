@@ -89,6 +89,35 @@ def test_config_check_prints_the_effective_configuration_with_secrets_masked() -
     assert "postgresql://gw:********@db.internal/gw" in finished.stdout
 
 
+def test_config_check_masks_a_password_given_in_the_query_string() -> None:
+    url = "postgresql://db.internal/gw?user=gw&password=query-password-77&sslmode=require"
+    finished = run_gateway("config", "check", environment=gateway_environment(DATABASE_URL=url))
+    assert finished.returncode == 0
+    assert "query-password-77" not in finished.stdout + finished.stderr
+    assert "postgresql://db.internal/gw?user=gw&password=********&sslmode=require" in finished.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://gw:pa%24%24word-9@db.internal/gw",
+        "postgresql://db.internal/gw?user=gw&password=pa%24%24word-9",
+    ],
+    ids=["in-the-user-info", "in-the-query-string"],
+)
+def test_a_database_password_is_scrubbed_from_logs_as_written_and_decoded(url: str) -> None:
+    loaded = settings.load(settings.Settings, {**BASE_ENVIRONMENT, "DATABASE_URL": url})
+    stream = io.StringIO()
+    configure_logging("INFO", loaded.secret_values(), stream=stream)
+    try:
+        logging.getLogger("psycopg.pool").warning(
+            "bad token %r, or was it %r", "pa%24%24word-9", "pa$$word-9"
+        )
+    finally:
+        logging.getLogger().handlers.clear()
+    assert json.loads(stream.getvalue())["message"] == "bad token '[redacted]', or was it '[redacted]'"
+
+
 def test_a_secret_that_reaches_a_log_line_is_redacted() -> None:
     loaded = settings.load(settings.Settings, BASE_ENVIRONMENT)
     stream = io.StringIO()
