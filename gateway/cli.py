@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from gateway import admin, observability, settings
 from gateway.errors import ConfigurationError
-from gateway.store import Store, open_store
+from gateway.store import Store, StoreUnavailable, open_store
 
 T = TypeVar("T")
 
@@ -119,8 +119,7 @@ SettingsT = TypeVar("SettingsT", bound=settings.StoreSettings)
 def _configured(kind: type[SettingsT]) -> SettingsT:
     """Load settings and set up logging with the secrets the redactor must scrub."""
     loaded = settings.load(kind)
-    secrets = loaded.secret_values() if isinstance(loaded, settings.Settings) else []
-    observability.configure_logging(loaded.log_level, secrets)
+    observability.configure_logging(loaded.log_level, loaded.secret_values())
     return loaded
 
 
@@ -138,6 +137,13 @@ def _config_check() -> int:
 
 
 def _with_store(loaded: settings.StoreSettings, action: Callable[[Store], Awaitable[int]]) -> int:
+    """Run ``action`` on the configured store; an unreachable store ends in one line, exit 2.
+
+    Exit 2, as ``events …`` already answers a store it cannot use: the operator's next step is
+    to check DATABASE_URL or the database, not to read a traceback. The driver's message may
+    quote the URL's password, so it is scrubbed like a log line, and folded onto one line.
+    """
+
     async def run() -> int:
         store = open_store(loaded.database_url, pool_size=2)
         try:
@@ -145,7 +151,12 @@ def _with_store(loaded: settings.StoreSettings, action: Callable[[Store], Awaita
         finally:
             await store.aclose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except StoreUnavailable as exc:
+        reason = " ".join(observability.RedactSecrets(loaded.secret_values()).scrub(str(exc)).split())
+        print(f"the store is unreachable ({reason}); check DATABASE_URL and the database", file=sys.stderr)
+        return 2
 
 
 async def _migrate(store: Store) -> int:

@@ -126,20 +126,21 @@ class RedactSecrets(logging.Filter):
         if not self._secrets:
             return True
         message = record.getMessage()
-        redacted = self._scrub(message)
+        redacted = self.scrub(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            if self._scrub(text) != text:
+            if self.scrub(text) != text:
                 record.exc_info, record.exc_text = None, None
                 record.msg = f"{record.msg} [traceback withheld: it contained a secret]"
         for key, value in list(vars(record).items()):
             if isinstance(value, str) and key not in ("msg", "message"):
-                setattr(record, key, self._scrub(value))
+                setattr(record, key, self.scrub(value))
         return True
 
-    def _scrub(self, text: str) -> str:
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret replaced; also for messages that bypass logging."""
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text

@@ -64,6 +64,14 @@ class StoreSettings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
 
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, so the log redactor can scrub them if one ever slips through.
+
+        Here only the database password: ``migrate`` and ``events …`` load no other secret, and
+        psycopg's pool logs connection errors that may quote it.
+        """
+        return _url_passwords(self.database_url)
+
     @field_validator("gateway_handler_plugins", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> object:
@@ -160,11 +168,11 @@ class Settings(StoreSettings):
         return self
 
     def secret_values(self) -> list[str]:
-        """Every secret's plain value, so the log redactor can scrub them if one ever slips through."""
+        """The database password and every credential, for the log redactor."""
         secrets = [self.tim_secret_key, self.tim_callback_token]
         secrets += [s for s in (self.sf_client_secret, self.sf_outbound_secret) if s is not None]
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
-        return [*values, *_url_passwords(self.database_url)]
+        return [*values, *super().secret_values()]
 
 
 def _is_file(path: Path) -> bool:

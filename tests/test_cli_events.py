@@ -8,7 +8,8 @@ import json
 import pytest
 
 from gateway import cli
-from gateway.store import Store, open_store
+from gateway.store import Store, database, open_store
+from tests.support.environment import free_port
 
 
 @pytest.fixture
@@ -123,3 +124,20 @@ def test_prune_refuses_a_window_shorter_than_salesforces_redelivery(
     code, out = _run(capsys, "events", "prune", "--older-than-days", "1")
     assert code == 2 and "refusing to prune" in out
     assert _run(capsys, "events", "prune") == (0, "0 finished event(s) older than 14 days pruned\n")
+
+
+@pytest.mark.parametrize("argv", [["migrate"], ["events", "list"]], ids=["migrate", "events-list"])
+def test_an_unreachable_store_ends_in_one_line_and_its_password_never_shows(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An invalid %-escape makes libpq quote the password in every connection error it reports.
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://gw:hunter%zz22secret@127.0.0.1:{free_port()}/gw")
+    monkeypatch.setattr(database, "POOL_TIMEOUT_SECONDS", 1.0)
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "zz22secret" not in captured.out + captured.err
+    logged = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    assert any("[redacted]" in entry["message"] for entry in logged if entry["logger"] == "psycopg.pool")
+    [final] = [line for line in captured.err.splitlines() if not line.startswith("{")]
+    assert "store is unreachable" in final

@@ -30,6 +30,10 @@ from gateway.store.checkpointer import BACKSTOP_PAGES, WalCheckpointer
 from gateway.store.queries import Dialect
 
 T = TypeVar("T")
+
+# How long a PostgreSQL statement waits for a pooled connection before the store is declared
+# unavailable (StoreUnavailable); the pool keeps reconnecting in the background meanwhile.
+POOL_TIMEOUT_SECONDS = 15.0
 Row = dict[str, Any]
 
 
@@ -204,7 +208,12 @@ class PostgresDatabase(Database):
 
         # check: a connection broken by a server restart is replaced, not handed out.
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, timeout=15, check=ConnectionPool.check_connection
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=POOL_TIMEOUT_SECONDS,
+            check=ConnectionPool.check_connection,
         )
         self._opened = False
         self._open_lock = threading.Lock()
