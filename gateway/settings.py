@@ -30,7 +30,12 @@ from gateway.errors import ConfigurationError
 class StoreSettings(BaseSettings):
     """The durable core: where events live and how the worker runs them."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+    # env_ignore_empty: ``VAR=`` counts as unset, as deploy files write it (``${VAR:-}``). An
+    # empty required secret is then reported as required instead of accepted, and an empty
+    # SF_CLIENT_SECRET leaves the Salesforce flow check to say that no flow is configured.
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str = Field(
         "sqlite:///gateway.db",
@@ -211,8 +216,8 @@ def load(kind: type[SettingsT], environ: Mapping[str, str] | None = None) -> Set
 
 
 def _from_mapping(kind: type[StoreSettings], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Pick the variables ``kind`` knows out of an explicit mapping (tests, ``demo``)."""
-    lowered = {key.lower(): value for key, value in environ.items()}
+    """Pick the variables ``kind`` knows out of an explicit mapping (tests, ``demo``); empty is unset."""
+    lowered = {key.lower(): value for key, value in environ.items() if value != ""}
     return {name: lowered[name] for name in kind.model_fields if name in lowered}
 
 

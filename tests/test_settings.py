@@ -45,6 +45,23 @@ def test_a_missing_variable_makes_the_command_exit_non_zero_with_that_one_line(v
     assert variable in finished.stderr
 
 
+@pytest.mark.parametrize("variable", REQUIRED)
+def test_a_required_variable_set_but_empty_is_refused_as_required(variable: str) -> None:
+    finished = run_gateway("config", "check", environment=gateway_environment(**{variable: ""}))
+    assert finished.returncode == 2
+    assert finished.stderr.strip().splitlines() == [finished.stderr.strip()]
+    assert finished.stderr.startswith(f"configuration error: {variable} is required")
+
+
+def test_an_empty_client_secret_counts_as_unset_so_no_salesforce_flow_is_configured() -> None:
+    finished = run_gateway("config", "check", environment=gateway_environment(SF_CLIENT_SECRET=""))
+    assert finished.returncode == 2
+    assert finished.stderr.strip() == (
+        "configuration error: SF_CLIENT_SECRET (client credentials) or SF_JWT_PRIVATE_KEY_FILE with "
+        "SF_JWT_USERNAME (JWT bearer) is required"
+    )
+
+
 def test_neither_salesforce_flow_configured_names_both_options() -> None:
     environment = {k: v for k, v in BASE_ENVIRONMENT.items() if k != "SF_CLIENT_SECRET"}
     with pytest.raises(
