@@ -124,8 +124,12 @@ def _configured(kind: type[SettingsT]) -> SettingsT:
 
 
 def _config_check() -> int:
+    from gateway import runtime
+
     try:
         loaded = settings.load(settings.Settings)
+        # Import the plugins as serve would: "configuration OK" must mean serve gets past them.
+        runtime.load_handler_plugins(loaded.gateway_handler_plugins)
     except ConfigurationError as exc:
         print(str(exc), file=sys.stderr)
         return 2

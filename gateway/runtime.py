@@ -15,6 +15,7 @@ import uvicorn
 
 from gateway import observability
 from gateway.app import AppOptions, create_app, worker_options
+from gateway.errors import ConfigurationError
 from gateway.gc_tuning import tune_for_serving
 from gateway.janitor import prune_forever
 from gateway.settings import Settings
@@ -28,7 +29,25 @@ log = logging.getLogger("gateway.runtime")
 def build_handlers(settings: Settings) -> dict[str, Handler]:
     """Every handler this process runs: the business flows, then any configured plugins."""
     registry = build_registry(Ports())
-    registry.update(load_plugins(settings.gateway_handler_plugins))
+    registry.update(load_handler_plugins(settings.gateway_handler_plugins))
+    return registry
+
+
+def load_handler_plugins(names: list[str]) -> dict[str, Handler]:
+    """The GATEWAY_HANDLER_PLUGINS registries, one entry at a time so a failure can name its entry.
+
+    Any failure (no such module or function, an error inside the plugin) is a configuration
+    error: the process stops with one line, exit 2, instead of a traceback.
+    """
+    registry: dict[str, Handler] = {}
+    for name in names:
+        try:
+            registry.update(load_plugins([name]))
+        except Exception as exc:
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise ConfigurationError(
+                f"configuration error: GATEWAY_HANDLER_PLUGINS entry {name!r} cannot be loaded ({reason})"
+            ) from exc
     return registry
 
 
@@ -54,16 +73,17 @@ def serve(settings: Settings) -> None:
 
 def work(settings: Settings) -> None:
     """Workers alone, for deployments with several replicas on one PostgreSQL."""
+    handlers = build_handlers(settings)  # before the store: a bad plugin stops us untouched
     tune_for_serving()
-    asyncio.run(_work(settings))
+    asyncio.run(_work(settings, handlers))
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings, handlers: dict[str, Handler]) -> None:
     store = open_store(settings.database_url, pool_size=settings.gateway_worker_concurrency + 4)
     try:
         if settings.gateway_migrate_on_start:
             await store.migrate()
-        worker = Worker(store.inbox, build_handlers(settings), worker_options(settings))
+        worker = Worker(store.inbox, handlers, worker_options(settings))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)

@@ -82,6 +82,17 @@ class StoreSettings(BaseSettings):
     def _split_plugins(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("gateway_handler_plugins")
+    @classmethod
+    def _plugin_names(cls, value: list[str]) -> list[str]:
+        # The form only; whether each imports is checked when serve/worker build their handlers.
+        for number, entry in enumerate(value, start=1):
+            module, colon, function = entry.partition(":")
+            dotted = all(part.isidentifier() for part in module.split("."))
+            if not (colon and dotted and function.isidentifier()):
+                raise ValueError(f"entry {number} does not look like package.module:function")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:

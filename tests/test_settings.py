@@ -12,7 +12,13 @@ import pytest
 from gateway import settings
 from gateway.errors import ConfigurationError
 from gateway.observability import configure_logging
-from tests.support.environment import BASE_ENVIRONMENT, FAKE_SECRETS, gateway_environment, run_gateway
+from tests.support.environment import (
+    BASE_ENVIRONMENT,
+    FAKE_SECRETS,
+    free_port,
+    gateway_environment,
+    run_gateway,
+)
 
 REQUIRED = [
     "TIM_SDKAPPID",
@@ -93,6 +99,34 @@ def test_lists_are_comma_separated() -> None:
         settings.StoreSettings, {"GATEWAY_HANDLER_PLUGINS": "site.flows:registry, other.flows:registry"}
     )
     assert loaded.gateway_handler_plugins == ["site.flows:registry", "other.flows:registry"]
+
+
+@pytest.mark.parametrize("entries", ["json", "site.flows:registry, :registry", "site-flows:registry"])
+def test_a_handler_plugin_not_named_module_colon_function_is_refused_without_echoing_it(entries: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        settings.load(settings.StoreSettings, {"GATEWAY_HANDLER_PLUGINS": entries})
+    message = str(raised.value)
+    assert message.startswith("configuration error: GATEWAY_HANDLER_PLUGINS is malformed: entry ")
+    assert "does not look like package.module:function" in message and "\n" not in message
+    assert "flows" not in message and "json" not in message
+
+
+@pytest.mark.parametrize("argv", [["config", "check"], ["serve"], ["worker"]], ids=" ".join)
+def test_a_handler_plugin_that_cannot_be_imported_stops_the_process_in_one_line(
+    argv: list[str], tmp_path: Path
+) -> None:
+    environment = gateway_environment(
+        GATEWAY_HANDLER_PLUGINS="tests.support.recording:registry, nosuchmod:registry",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.db'}",
+        PORT=str(free_port()),
+    )
+    finished = run_gateway(*argv, environment=environment)
+    assert finished.returncode == 2
+    assert finished.stderr.strip() == (
+        "configuration error: GATEWAY_HANDLER_PLUGINS entry 'nosuchmod:registry' cannot be loaded "
+        "(ModuleNotFoundError: No module named 'nosuchmod')"
+    )
+    assert not (tmp_path / "gateway.db").exists()  # stopped before touching the store
 
 
 def test_config_check_prints_the_effective_configuration_with_secrets_masked() -> None:
