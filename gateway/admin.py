@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable
 
@@ -120,6 +121,14 @@ async def drop(store: Store, out: Print, event_id: int) -> int:
 
 
 async def prune(store: Store, out: Print, older_than_days: float) -> int:
+    # nan compares false with everything, so it would pass the floor below; on PostgreSQL
+    # "older than nan days" matches every finished event.
+    if not math.isfinite(older_than_days):
+        out(
+            f"refusing to prune: {older_than_days:g} is not a number of days "
+            f"(give at least {MINIMUM_RETENTION_DAYS:g})"
+        )
+        return 2
     if older_than_days < MINIMUM_RETENTION_DAYS:
         out(
             f"refusing to prune events younger than {MINIMUM_RETENTION_DAYS:g} days: Salesforce "

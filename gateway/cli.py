@@ -196,7 +196,9 @@ def _events(args: argparse.Namespace) -> int:
         if args.events_verb == "retry":
             return await admin.retry(store, print, args.id, all_dead=args.all_dead)
         if args.events_verb == "prune":
-            return await admin.prune(store, print, args.older_than_days or loaded.gateway_retention_days)
+            # "is None", not "or": --older-than-days 0 must reach the floor check and be refused.
+            days = loaded.gateway_retention_days if args.older_than_days is None else args.older_than_days
+            return await admin.prune(store, print, days)
         return await admin.drop(store, print, args.id)
 
     return _with_store(loaded, action)

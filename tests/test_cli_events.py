@@ -141,3 +141,14 @@ def test_an_unreachable_store_ends_in_one_line_and_its_password_never_shows(
     assert any("[redacted]" in entry["message"] for entry in logged if entry["logger"] == "psycopg.pool")
     [final] = [line for line in captured.err.splitlines() if not line.startswith("{")]
     assert "store is unreachable" in final
+
+
+@pytest.mark.parametrize("days", ["0", "nan", "inf"])
+def test_prune_refuses_a_window_of_zero_or_not_a_number_and_deletes_nothing(
+    days: str, seeded: tuple[int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, done_id = seeded
+    code, out = _run(capsys, "events", "prune", "--older-than-days", days)
+    assert code == 2 and out.startswith("refusing to prune")
+    _, listing = _run(capsys, "events", "list", "--state", "done", "--json")
+    assert [event["id"] for event in json.loads(listing)] == [done_id]
