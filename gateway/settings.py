@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,8 +33,10 @@ class StoreSettings(BaseSettings):
     # env_ignore_empty: ``VAR=`` counts as unset, as deploy files write it (``${VAR:-}``). An
     # empty required secret is then reported as required instead of accepted, and an empty
     # SF_CLIENT_SECRET leaves the Salesforce flow check to say that no flow is configured.
+    # allow_inf_nan=False: "inf" or "nan" passes a bare bound check (an endless lease, a
+    # window every comparison misses), so no float setting accepts them.
     model_config = SettingsConfigDict(
-        case_sensitive=False, extra="ignore", frozen=True, env_ignore_empty=True
+        case_sensitive=False, extra="ignore", frozen=True, env_ignore_empty=True, allow_inf_nan=False
     )
 
     database_url: str = Field(
@@ -107,13 +109,15 @@ class Settings(StoreSettings):
     gateway_max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body accepted")
     metrics_port: int | None = Field(None, ge=1, le=65535, description="worker process: serve /metrics here")
 
-    tim_sdkappid: int = Field(description="SDKAppID of the Tencent IM app (an integer)")
+    tim_sdkappid: int = Field(gt=0, description="SDKAppID of the Tencent IM app (a positive integer)")
     tim_secret_key: SecretStr = Field(description="the IM app's secret key, used to sign admin UserSigs")
     tim_admin_identifier: str = Field(description="UserID of an App admin account")
     tim_region: str = Field(
         "singapore", description=f"data centre: one of {', '.join(REGION_DOMAINS)} (or a short code)"
     )
-    tim_api_base_url: str | None = Field(None, description="explicit REST base URL; overrides TIM_REGION")
+    tim_api_base_url: str | None = Field(
+        None, description="explicit REST base URL (http:// or https://); overrides TIM_REGION"
+    )
     tim_callback_token: SecretStr = Field(description="callback authentication token set in the IM console")
 
     sf_instance_url: str = Field(description="the org's My Domain URL, https://acme.my.salesforce.com")
@@ -134,8 +138,21 @@ class Settings(StoreSettings):
     @field_validator("tim_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        base_url_for_region(value)  # raises ValueError listing the names it knows
+        try:
+            base_url_for_region(value)
+        except ValueError:
+            # The description lists the names; the value given is never echoed.
+            raise ValueError("not a data centre this gateway knows") from None
         return value
+
+    @field_validator("tim_api_base_url")
+    @classmethod
+    def _tencent_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _is_http_url(value):
+            raise ValueError("must be a URL starting with http:// or https://, with a host")
+        return value.rstrip("/")
 
     @field_validator("sf_org_id")
     @classmethod
@@ -149,18 +166,17 @@ class Settings(StoreSettings):
     @field_validator("sf_instance_url", "sf_login_url")
     @classmethod
     def _https_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
+        if not _is_http_url(value):
             raise ValueError("must be a URL starting with https://")
         return value.rstrip("/")
 
     @field_validator("sf_api_version")
     @classmethod
     def _api_version(cls, value: str) -> str:
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError("must look like 65.0") from None
-        if number < 65.0:
+        # Digits, a dot, digits: float() alone would take "nan" (never < 65) and "inf".
+        if not re.fullmatch(r"[0-9]+\.[0-9]+", value):
+            raise ValueError("must look like 65.0")
+        if float(value) < 65.0:
             raise ValueError("must be 65.0 or later (SOAP login is gone from 65.0 on; we use OAuth)")
         return value
 
@@ -189,6 +205,14 @@ class Settings(StoreSettings):
         secrets += [s for s in (self.sf_client_secret, self.sf_outbound_secret) if s is not None]
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
         return [*values, *super().secret_values()]
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed IPv6 literal or port
+        return False
 
 
 def _is_file(path: Path) -> bool:

@@ -89,6 +89,42 @@ def test_an_api_version_older_than_65_is_refused_with_the_reason() -> None:
         settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_API_VERSION": "59.0"})
 
 
+def test_an_unknown_region_is_named_with_the_allowed_ones_and_not_echoed() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "TIM_REGION": "atlantis-s3cret"})
+    message = str(raised.value)
+    assert message.startswith("configuration error: TIM_REGION is malformed: not a data centre")
+    assert "singapore" in message and "silicon-valley" in message
+    assert "atlantis" not in message
+
+
+@pytest.mark.parametrize("version", ["nan", "inf", "NaN", "1e3"])
+def test_an_api_version_that_is_not_digits_dot_digits_is_refused(version: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"SF_API_VERSION is malformed: must look like 65\.0"):
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "SF_API_VERSION": version})
+
+
+@pytest.mark.parametrize("appid", ["0", "-5"])
+def test_an_sdkappid_must_be_positive(appid: str) -> None:
+    with pytest.raises(ConfigurationError, match="TIM_SDKAPPID is malformed: input should be greater than 0"):
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "TIM_SDKAPPID": appid})
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://adminapisgp.im.qcloud.com", "https://"])
+def test_an_explicit_tencent_base_url_must_be_an_http_url_with_a_host(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="TIM_API_BASE_URL is malformed: must be a URL starting"):
+        settings.load(settings.Settings, {**BASE_ENVIRONMENT, "TIM_API_BASE_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("GATEWAY_RETENTION_DAYS", "inf"), ("GATEWAY_LEASE_SECONDS", "inf"), ("GATEWAY_POLL_SECONDS", "nan")],
+)
+def test_a_duration_must_be_a_finite_number(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{variable} is malformed: input should be a finite number"):
+        settings.load(settings.StoreSettings, {variable: value})
+
+
 def test_store_commands_need_no_credentials() -> None:
     loaded = settings.load(settings.StoreSettings, {"DATABASE_URL": "sqlite:///x.db"})
     assert loaded.database_url == "sqlite:///x.db" and loaded.gateway_worker_concurrency == 8

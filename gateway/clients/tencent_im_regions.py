@@ -34,5 +34,6 @@ def base_url_for_region(region: str) -> str:
     key = _REGION_ALIASES.get(key, key)
     if key not in REGION_DOMAINS:
         allowed = ", ".join(sorted(REGION_DOMAINS))
-        raise ValueError(f"unknown Tencent IM region {region!r}; allowed: {allowed} (or their short codes)")
+        # The name given is not echoed: it comes from TIM_REGION, and errors never quote settings.
+        raise ValueError(f"unknown Tencent IM region; allowed: {allowed} (or their short codes)")
     return f"https://{REGION_DOMAINS[key]}"
