@@ -13,11 +13,11 @@ background thread has not yet copied, which lets the next transaction rewind the
 events/s that happened about twice a second (bench/ingest.py's enqueue case, pinned, with a
 temporary timer around each statement): with the background thread on a 1 s interval, each such
 COMMIT copied up to a second of log and took 17-46 ms (a whole transaction usually takes 0.5),
-and those commits set the p99.
-Every 0.1 s, it has at most a tenth of a second's log left to copy. Four alternating 10-second
-runs each: p99 42-60 ms at 1 s, 23-26 ms at 0.1 s; requests/s the same (10,865-11,564 against
-11,383-11,508); the server's CPU per request 82-87 against 84-85 µs. An idle checkpoint, with
-nothing to copy, took 2.6 µs, so ten a second cost nothing at rest.
+and those commits set the p99. With the background thread every 0.1 s, such a commit has at
+most a tenth of a second's log left to copy. Four alternating 10-second runs each: p99 42-60 ms
+at 1 s, 23-26 ms at 0.1 s; requests/s the same (10,865-11,564 against 11,383-11,508); the
+server's CPU per request 82-87 against 84-85 µs. An idle checkpoint, with nothing to copy, took
+2.6 µs, so ten a second cost nothing at rest.
 """
 
 from __future__ import annotations
