@@ -36,6 +36,6 @@ def run(service: str, *, host: str, port: int, callback_url: str | None, outboun
     except ValueError as exc:
         print(f"emulator configuration error: {exc}", file=sys.stderr)
         return 2
-    print(f"{service} emulator on http://{host}:{port} (admin API under /_emulator)", flush=True)
+    print(f"{service} emulator on http://{host}:{port} (test API under /_emulator)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from gateway.janitor import prune_forever
 from gateway.middleware import INTERNAL_ERROR, RequestGuardMiddleware
 from gateway.retry import RetryPolicy
 from gateway.routes import health
 from gateway.settings import StoreSettings
 from gateway.store import Store, open_store
+from gateway.store.retention import prune_forever
 from gateway.worker import Worker, WorkerOptions
 from handlers import Handler
 

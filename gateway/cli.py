@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from gateway import admin, observability, settings
+from gateway import observability, operator_cli, settings
 from gateway.errors import ConfigurationError
 from gateway.store import Store, StoreUnavailable, open_store
 
@@ -183,7 +183,7 @@ def _events(args: argparse.Namespace) -> int:
             )
             return 2
         if args.events_verb == "list":
-            return await admin.list_events(
+            return await operator_cli.list_events(
                 store,
                 print,
                 state=args.state,
@@ -192,14 +192,14 @@ def _events(args: argparse.Namespace) -> int:
                 as_json=args.json,
             )
         if args.events_verb == "show":
-            return await admin.show_event(store, print, args.id, as_json=args.json)
+            return await operator_cli.show_event(store, print, args.id, as_json=args.json)
         if args.events_verb == "retry":
-            return await admin.retry(store, print, args.id, all_dead=args.all_dead)
+            return await operator_cli.retry(store, print, args.id, all_dead=args.all_dead)
         if args.events_verb == "prune":
             # "is None", not "or": --older-than-days 0 must reach the floor check and be refused.
             days = loaded.gateway_retention_days if args.older_than_days is None else args.older_than_days
-            return await admin.prune(store, print, days)
-        return await admin.drop(store, print, args.id)
+            return await operator_cli.prune(store, print, days)
+        return await operator_cli.drop(store, print, args.id)
 
     return _with_store(loaded, action)
 

@@ -206,7 +206,7 @@ def _conversation() -> list[Step]:
 
 
 async def _report(out: Print, urls: dict[str, str]) -> None:
-    """Ask each emulator's admin API what it now holds, as an operator would."""
+    """Ask each emulator's test API what it now holds, as an operator would."""
     async with httpx.AsyncClient(timeout=10) as http:
         cases = (await http.get(f"{urls['salesforce']}/_emulator/cases")).json()
         groups = (await http.get(f"{urls['tencent']}/_emulator/groups")).json()["groups"]

@@ -17,9 +17,9 @@ from gateway import observability
 from gateway.app import AppOptions, create_app, worker_options
 from gateway.errors import ConfigurationError
 from gateway.gc_tuning import tune_for_serving
-from gateway.janitor import prune_forever
 from gateway.settings import Settings
 from gateway.store import Store, open_store
+from gateway.store.retention import prune_forever
 from gateway.worker import Worker
 from handlers import Handler, Ports, build_registry, load_plugins
 

@@ -23,7 +23,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway import salesforce_ids
-from gateway.clients.tencent_im_regions import REGION_DOMAINS, base_url_for_region
+from gateway.clients.tencent_im.regions import REGION_DOMAINS, base_url_for_region
 from gateway.errors import ConfigurationError
 
 

@@ -18,7 +18,7 @@ client credentials) and a "Support Queue" that assignment rules give new Cases t
 
 Endpoints: ``POST /services/oauth2/token``, ``GET /services/oauth2/userinfo``,
 ``/services/data/vXX.X/sobjects/{Case,CaseComment,ContentVersion,User}[/{id}]``, and the
-JSON test API under ``/_emulator`` (see :mod:`.admin`). Nothing here imports :mod:`gateway`.
+JSON test API under ``/_emulator`` (see :mod:`.control`). Nothing here imports :mod:`gateway`.
 """
 
 from .app import create_app

@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import admin, oauth, rest
+from . import control, oauth, rest
 from .config import SalesforceEmulatorConfig
 from .org import SalesforceEmulator
 
@@ -32,7 +32,7 @@ def create_app(config: SalesforceEmulatorConfig, *, http: httpx.AsyncClient | No
             Route("/services/oauth2/token", oauth.token_endpoint, methods=["POST"]),
             Route("/services/oauth2/userinfo", oauth.userinfo_endpoint, methods=["GET", "POST"]),
             *rest.routes,
-            *admin.routes,
+            *control.routes,
         ],
         lifespan=lifespan,
     )

@@ -1,6 +1,6 @@
 """The emulated org as one object: its users, data, tokens, faults and outbound sender.
 
-Every write to a Case — through REST or the admin API — goes through
+Every write to a Case — through REST or the test API — goes through
 :meth:`SalesforceEmulator.update_case`, the one place that runs assignment rules and fires
 the two record-triggered outbound messages (owner changed; closed), like the org's Flows.
 """

@@ -96,7 +96,7 @@ class OutboundSender:
         self._wake.set()
 
     def poke(self) -> None:
-        """Re-read the settings now (the admin API calls this after changing knobs)."""
+        """Re-read the settings now (the test API calls this after changing knobs)."""
         self._rng = random.Random(self.settings.seed)
         self._wake.set()
 

@@ -12,8 +12,8 @@ Public API::
         TIM_CALLBACK_TOKEN (optional); raises ValueError naming a missing/malformed variable.
 
 ``app.state.emulator`` is the :class:`TencentEmulator` (state, delivery log, ``await drain()``).
-Routes: ``POST /v4/<service>/<command>`` (the REST API) and the ``/_emulator/...`` admin API
-(see :mod:`emulators.tencent_im.admin`). It imports nothing from :mod:`gateway`.
+Routes: ``POST /v4/<service>/<command>`` (the REST API) and the ``/_emulator/...`` test API
+(see :mod:`emulators.tencent_im.control`). It imports nothing from :mod:`gateway`.
 """
 
 from emulators.tencent_im.app import create_app, main_app_from_env

@@ -1,4 +1,4 @@
-"""The Starlette app: the v4 REST routes plus the ``/_emulator`` admin routes around one emulator.
+"""The Starlette app: the v4 REST routes plus the ``/_emulator`` test routes around one emulator.
 
 Tests use it in-process (``httpx.ASGITransport(app=create_app(...))``) and read
 ``app.state.emulator``; ``tim-gateway emulate tencent`` serves it with uvicorn.
@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 
-from emulators.tencent_im import admin, rest
+from emulators.tencent_im import control, rest
 from emulators.tencent_im.config import TencentEmulatorConfig
 from emulators.tencent_im.emulator import TencentEmulator
 
@@ -31,7 +31,7 @@ def create_app(config: TencentEmulatorConfig, *, http: httpx.AsyncClient | None 
         yield
         await emulator.aclose()
 
-    app = Starlette(routes=[*rest.ROUTES, *admin.ROUTES], lifespan=lifespan)
+    app = Starlette(routes=[*rest.ROUTES, *control.ROUTES], lifespan=lifespan)
     app.state.emulator = emulator
     return app
 

@@ -164,5 +164,5 @@ class CallbackDispatcher:
 
 
 def describe(deliveries: list[Delivery], match: Callable[[Delivery], bool] | None = None) -> list[JSON]:
-    """The delivery log as JSON (optionally filtered), for the admin API."""
+    """The delivery log as JSON (optionally filtered), for the test API."""
     return [d.as_json() for d in deliveries if match is None or match(d)]

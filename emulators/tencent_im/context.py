@@ -1,6 +1,6 @@
 """Who is calling and from where: what a command handler needs besides the request body.
 
-REST calls run as the App admin from ``RESTAPI``; the admin API's "a user says X" runs as that
+REST calls run as the App admin from ``RESTAPI``; the test API's "a user says X" runs as that
 user from ``Web``. Callbacks copy ``operator``, ``client_ip`` and ``platform`` into the
 query string and ``Operator_Account``.
 """

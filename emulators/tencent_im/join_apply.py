@@ -2,7 +2,7 @@
 
 Why it exists: applying is a client-SDK call (``joinGroup``) with no REST equivalent, yet the
 app's ``Group.CallbackBeforeApplyJoinGroup`` is the documented way to keep strangers out of
-Public and Meeting groups; the admin API plays the user's side so both can be tested.
+Public and Meeting groups; the test API plays the user's side so both can be tested.
 
 What the docs say (tencentcloud.com/zh/document/product/1047/34370, the callback page): the body
 is GroupId, Type, Requestor_Account (newer pages add EventTime); reply ErrorCode 0 lets the
@@ -20,7 +20,7 @@ and ErrorInfo passed on to the client. Group types (reference §2.1, Web SDK upd
 * Public: after the callback allows it, the application waits for approval. Kept minimal: it is
   recorded in ``Group.join_applications`` and nothing approves it; ApplyJoinOption is not
   consulted [U: Tencent's per-group option may make some Public groups free to join].
-* AVChatRoom and Community are not played (10004 from the admin API): their join rules differ
+* AVChatRoom and Community are not played (10004 from the test API): their join rules differ
   and the gateway never uses them.
 """
 

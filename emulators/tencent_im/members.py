@@ -1,5 +1,5 @@
 """``group_open_http_svc`` membership: add_group_member, delete_group_member, get_group_member_info,
-and a user quitting on their own (admin API only; there is no REST call for it).
+and a user quitting on their own (test API only; there is no REST call for it).
 
 add_group_member answers per member (Result 0 failed / 1 added / 2 already a member), so the
 top-level ErrorCode can be 0 while some members failed: the gateway must look at each Result.

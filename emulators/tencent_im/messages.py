@@ -1,6 +1,6 @@
 """``group_open_http_svc`` send_group_msg (reference §2.6).
 
-One send path serves REST (as the App admin, OptPlatform RESTAPI) and the admin API's "a user
+One send path serves REST (as the App admin, OptPlatform RESTAPI) and the test API's "a user
 says X" (as that user, OptPlatform Web), so both fire the same callbacks.
 
 Duplicate ``Random`` (same group, within 5 minutes): the docs say the later message "is
@@ -93,7 +93,7 @@ def _duplicate(emu: TencentEmulator, group: Group, random: int) -> JSON | None:
 
 
 async def send_message(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JSON:
-    """The one send path (REST and admin API)."""
+    """The one send path (REST and test API)."""
     group = require_group(emu, body)
     random = v.integer(body, "Random", required=True, high=2**32 - 1) or 0
     elements = v.array(body, "MsgBody")

@@ -1,6 +1,6 @@
 """In-memory data of one emulated app: accounts, groups, members, stored messages.
 
-Plain dataclasses so tests and the admin API can inspect exactly what the "server" holds.
+Plain dataclasses so tests and the test API can inspect exactly what the "server" holds.
 Dismissed groups are kept (flagged) so a test can show that the group existed; every REST
 API treats them as gone (10010), as the real service does.
 """

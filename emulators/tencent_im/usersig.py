@@ -82,5 +82,5 @@ def verify_usersig(
 
 
 def generate_usersig(sdkappid: int, key: str, identifier: str, expire: int) -> str:
-    """Make a UserSig the way the real SDK does (for the admin API's "log a user in" helper)."""
+    """Make a UserSig the way the real SDK does (for the test API's "log a user in" helper)."""
     return str(TLSSigAPIv2(sdkappid, key).gen_sig(identifier, expire))

@@ -28,9 +28,9 @@ from emulators.faults import Faults
 from emulators.tencent_im import TencentEmulator, TencentEmulatorConfig, create_app
 from emulators.tencent_im.config import ALL_CALLBACKS
 from gateway.clients.tencent_im import TencentIMClient
-from gateway.clients.tencent_im_errors import TencentIMPermanentError
+from gateway.clients.tencent_im.errors import TencentIMPermanentError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "tencent"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "tencent"
 SDKAPPID = 1400000001
 KEY = "secret-key-for-tests"
 ADMIN = "administrator"

@@ -23,33 +23,21 @@ from urllib.parse import quote, quote_plus
 import httpx
 from TLSSigAPIv2 import TLSSigAPIv2
 
-from gateway.clients.tencent_im_errors import (
+from gateway.clients.tencent_im.errors import (
     MembersNotAddedError,
     TencentIMPermanentError,
     TencentIMRetryableError,
     error_for,
 )
-from gateway.clients.tencent_im_models import (
+from gateway.clients.tencent_im.models import (
     AddMembersResult,
     GroupInfo,
     HistoryMessage,
     HistoryPage,
     SentMessage,
 )
-from gateway.clients.tencent_im_ratelimit import AsyncTokenBucket
-from gateway.clients.tencent_im_regions import REGION_DOMAINS, base_url_for_region
+from gateway.clients.tencent_im.ratelimit import AsyncTokenBucket
 from gateway.observability import remote_call
-
-__all__ = [
-    "REGION_DOMAINS",
-    "AddMembersResult",
-    "GroupInfo",
-    "HistoryMessage",
-    "HistoryPage",
-    "SentMessage",
-    "TencentIMClient",
-    "base_url_for_region",
-]
 
 log = logging.getLogger("gateway.clients.tencent_im")
 JSON = dict[str, Any]

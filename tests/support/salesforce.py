@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig, create_app
 
-FIXTURES = Path(__file__).parent / "fixtures" / "salesforce"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "salesforce"
 INSTANCE = "https://acme.my.salesforce.com"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 XSD = "http://www.w3.org/2001/XMLSchema"

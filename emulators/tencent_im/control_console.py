@@ -1,6 +1,6 @@
-"""Admin-API plumbing and the "console" knobs: faults, the callback delivery log and settings, drain.
+"""Test-API plumbing and the "console" knobs: faults, the callback delivery log and settings, drain.
 
-Split from :mod:`emulators.tencent_im.admin` (the users-and-groups side) to keep each module
+Split from :mod:`emulators.tencent_im.control` (the users-and-groups side) to keep each module
 small; both answer failures with the Tencent envelope and HTTP 400.
 """
 

@@ -13,7 +13,7 @@ import logging
 
 from gateway.store.inbox import Inbox
 
-log = logging.getLogger("gateway.janitor")
+log = logging.getLogger("gateway.store.retention")
 
 MINIMUM_RETENTION_DAYS = 2.0
 

@@ -15,16 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
+from gateway import salesforce_ids
 from gateway.clients.salesforce import (
     InvalidUserToken,
     SalesforceApiError,
     SalesforceClient,
     SalesforceRetryableError,
-    same_id,
     split_comment,
 )
 from gateway.errors import ConfigurationError, PermanentError, RetryableError
-from tests.salesforce_support import INSTANCE, asgi_client, emulator_app, other_private_key, rsa_pair
+from tests.support.salesforce import INSTANCE, asgi_client, emulator_app, other_private_key, rsa_pair
 
 pytestmark = pytest.mark.anyio
 
@@ -312,8 +312,8 @@ async def test_verify_user_token_names_the_agent_and_org() -> None:
 
     info = await client.verify_user_token(token.access_token)
 
-    assert same_id(info.user_id, agent.id)
-    assert same_id(info.organization_id, emulator.config.org_id)
+    assert salesforce_ids.same(info.user_id, agent.id)
+    assert salesforce_ids.same(info.organization_id, emulator.config.org_id)
     assert (info.username, info.name, info.email) == ("ada@acme.example", "Ada Agent", "ada@example.com")
 
 

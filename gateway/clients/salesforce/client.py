@@ -24,43 +24,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import re
 import time
 from collections.abc import Mapping
 from typing import Any, Self
 
 import httpx
 
+from gateway import salesforce_ids
+from gateway.clients.salesforce.auth import TokenProvider
+from gateway.clients.salesforce.errors import (
+    InvalidUserToken,
+    map_error,
+)
+from gateway.clients.salesforce.models import SalesforceUser, UserInfo
 from gateway.errors import PermanentError, RetryableError
 from gateway.observability import remote_call
-
-from .salesforce_auth import TokenProvider
-from .salesforce_types import (
-    InvalidUserToken,
-    SalesforceApiError,
-    SalesforceRetryableError,
-    SalesforceUser,
-    UserInfo,
-    map_error,
-    same_id,
-)
-
-__all__ = [
-    "InvalidUserToken",
-    "SalesforceApiError",
-    "SalesforceClient",
-    "SalesforceRetryableError",
-    "SalesforceUser",
-    "UserInfo",
-    "same_id",
-    "split_comment",
-]
 
 log = logging.getLogger("gateway.clients.salesforce")
 
 COMMENT_MAX_BYTES = 4000
 BASE64_MAX_CHARS = 37_500_000  # JSON/base64 ContentVersion upload limit (§3.4)
-_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 def split_comment(text: str, limit: int = COMMENT_MAX_BYTES) -> list[str]:
@@ -193,7 +176,7 @@ class SalesforceClient:
     async def verify_user_token(self, access_token: str) -> UserInfo:
         """Whose token is this? 401/403 from userinfo → :class:`InvalidUserToken`.
 
-        Callers still compare ``organization_id`` and ``user_id`` (use :func:`same_id`).
+        Callers still compare ``organization_id`` and ``user_id`` (use :func:`gateway.salesforce_ids.same`).
         """
         url = f"{self._instance}/services/oauth2/userinfo"
         response = await self._send("GET", url, access_token, operation="userinfo")
@@ -288,7 +271,7 @@ class SalesforceClient:
 
 def _checked_id(value: str) -> str:
     """Refuse anything but a 15/18-character id before it goes into a URL path."""
-    if not _ID.match(value):
+    if not salesforce_ids.is_valid(value):
         raise PermanentError(f"not a Salesforce id: {value[:40]!r}")
     return value
 

@@ -20,7 +20,7 @@ from emulators.salesforce import CASE_CLOSED, OWNER_CHANGED, SalesforceEmulatorC
 from emulators.salesforce.ids import is_valid
 from emulators.salesforce.org import SalesforceEmulator
 from emulators.salesforce.outbound_xml import is_ack
-from tests.salesforce_support import Listener, emulator_app, fixture_bytes, outbound_schema
+from tests.support.salesforce import Listener, emulator_app, fixture_bytes, outbound_schema
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""modify_group_base_info, group_msg_recall and the admin API's "apply to join" answer as documented.
+"""modify_group_base_info, group_msg_recall and the test API's "apply to join" answer as documented.
 
 Raw HTTP against the emulator, as in test_tencent_emulator.py: the documented limits and error
 codes of each new API, and what the change reads back as afterwards. The callbacks they fire
@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from emulators.tencent_im import TencentEmulatorConfig, create_app
-from tests.test_tencent_emulator import ADMIN, KEY, SDKAPPID, Clock, Tim, frozen, sig
+from tests.support.tencent import ADMIN, KEY, SDKAPPID, Clock, Tim, frozen, sig
 
 JSON = dict[str, Any]
 
@@ -181,7 +181,7 @@ async def test_recall_in_an_unknown_or_dismissed_group_answers_10010(tim: Tim) -
     assert (await recall(tim, 1))["ErrorCode"] == 10010
 
 
-# ---- apply to join (admin API) ---------------------------------------------------------------
+# ---- apply to join (test API) ---------------------------------------------------------------
 
 
 @pytest.mark.anyio

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from gateway.events import EventDetail, EventState, EventSummary
-from gateway.janitor import MINIMUM_RETENTION_DAYS
 from gateway.store import Store
+from gateway.store.retention import MINIMUM_RETENTION_DAYS
 
 Print = Callable[[str], None]
 

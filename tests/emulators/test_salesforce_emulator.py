@@ -1,5 +1,5 @@
 """The Salesforce emulator answers like the real org (salesforce.md §3): OAuth per cause,
-REST errors in the sample shapes, assignment rules, closing, userinfo, the admin API — and
+REST errors in the sample shapes, assignment rules, closing, userinfo, the test API — and
 simple-salesforce, an independent client, can log in and create a Case against it.
 """
 
@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 
 from emulators.salesforce import SalesforceEmulatorConfig
 from emulators.salesforce import ids as sfids
-from tests.salesforce_support import (
+from tests.support.salesforce import (
     INSTANCE,
     asgi_client,
     bearer,
@@ -500,7 +500,7 @@ async def test_get_user_returns_the_user_record() -> None:
     assert answer.json()["attributes"]["type"] == "User"
 
 
-# ---- admin API --------------------------------------------------------------------------------
+# ---- test API --------------------------------------------------------------------------------
 async def test_admin_api_shows_a_case_with_comments_and_decoded_files() -> None:
     app, emulator = emulator_app()
     async with asgi_client(app) as client:

@@ -34,8 +34,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators.tencent_im.accounts import import_one
-from emulators.tencent_im.admin_controls import CONTROL_ROUTES, emulator_of, read_json, with_errors
 from emulators.tencent_im.context import CallContext
+from emulators.tencent_im.control_console import CONTROL_ROUTES, emulator_of, read_json, with_errors
 from emulators.tencent_im.emulator import TencentEmulator
 from emulators.tencent_im.errors import GROUP_GONE, INVALID_PARAM, TimError, fail, ok
 from emulators.tencent_im.group_info import group_info

@@ -1,4 +1,4 @@
-"""Result and error types of the Salesforce client, and the REST error → gateway error map.
+"""Error types of the Salesforce client, and the REST error → gateway error map.
 
 Handlers import these to tell cases apart (e.g. ``error_code == "NOT_FOUND"``) without
 learning httpx; the map is the one place that decides retryable versus permanent (§3.5).
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -48,32 +46,6 @@ class SalesforceRetryableError(RetryableError):
 
 class InvalidUserToken(PermanentError):
     """The access token an agent presented is not (or no longer) valid."""
-
-
-@dataclass(frozen=True)
-class SalesforceUser:
-    id: str
-    name: str
-    email: str | None
-    username: str | None
-    is_active: bool
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """Who an access token belongs to (OpenID Connect userinfo, §3.7)."""
-
-    user_id: str
-    organization_id: str
-    username: str | None
-    name: str | None
-    email: str | None
-    claims: dict[str, Any] = field(repr=False)
-
-
-def same_id(a: str, b: str) -> bool:
-    """Salesforce ids are equal when their case-sensitive 15-character bodies are (§3.4)."""
-    return a[:15] == b[:15]
 
 
 def map_error(response: httpx.Response, operation: str, *, after_refresh: bool = False) -> Exception:

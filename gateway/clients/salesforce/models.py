@@ -1,0 +1,27 @@
+"""What the Salesforce client returns: plain records, free of httpx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SalesforceUser:
+    id: str
+    name: str
+    email: str | None
+    username: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """Who an access token belongs to (OpenID Connect userinfo, §3.7)."""
+
+    user_id: str
+    organization_id: str
+    username: str | None
+    name: str | None
+    email: str | None
+    claims: dict[str, Any] = field(repr=False)
