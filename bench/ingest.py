@@ -71,6 +71,18 @@ end
 """
 
 
+FAKE_CREDENTIALS = {
+    "TIM_SDKAPPID": "1400000001",
+    "TIM_SECRET_KEY": "bench-secret",
+    "TIM_ADMIN_IDENTIFIER": "administrator",
+    "TIM_CALLBACK_TOKEN": "bench-token",
+    "SF_INSTANCE_URL": "https://bench.my.salesforce.com",
+    "SF_CLIENT_ID": "bench-client",
+    "SF_CLIENT_SECRET": "bench-secret",
+    "SF_ORG_ID": "00D000000000001EAA",
+}
+
+
 def build_app(mode: str, database_url: str) -> Starlette:
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -84,8 +96,11 @@ def build_app(mode: str, database_url: str) -> Starlette:
 
         return Starlette(routes=[Route("/ingest", bare, methods=["POST"])])
 
-    from gateway.app import AppOptions, create_app
+    from gateway import settings
+    from gateway.app import create_app
     from gateway.events import EnqueueResult
+    from gateway.handling import HandlerRegistry, Ports
+    from gateway.services import Services
 
     async def not_stored(*event: object) -> EnqueueResult:
         return EnqueueResult(id=0, created=True)
@@ -93,19 +108,20 @@ def build_app(mode: str, database_url: str) -> Starlette:
     async def enqueue(request: Request) -> Response:
         body = await request.body()
         key = request.headers["x-dedupe-key"]
-        store = not_stored if mode == "shell" else request.app.state.store.inbox.enqueue
+        store = not_stored if mode == "shell" else request.app.state.services.store.inbox.enqueue
         result = await store(
             "bench", key, "bench.event", f"conversation-{hash(key) % 500}", {"body": body.decode()}
         )
         # A duplicate would mean the benchmark reused a key: answer 409 so it shows as non-2xx.
         return JSONResponse({"ack": True, "id": result.id}, status_code=200 if result.created else 409)
 
-    options = AppOptions(
-        database_url=database_url,
-        embedded_worker=False,
-        extra_routes=[Route("/ingest", enqueue, methods=["POST"])],
-    )
-    return create_app(options)
+    def no_handlers(ports: Ports) -> HandlerRegistry:
+        return {}
+
+    # The clients are built but never called: their credentials only have to be well formed.
+    configured = settings.load(settings.Settings, {**FAKE_CREDENTIALS, "DATABASE_URL": database_url})
+    services = Services(configured, no_handlers, run_worker=False)
+    return create_app(configured, services, extra_routes=[Route("/ingest", enqueue, methods=["POST"])])
 
 
 @dataclass

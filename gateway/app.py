@@ -1,17 +1,16 @@
-"""The Starlette app factory: routes, middleware, and a lifespan that owns the store and worker.
+"""The Starlette app factory: routes and middleware around one :class:`~gateway.services.Services`.
 
-``serve`` builds the app with the embedded worker (one process does everything); tests build it
-with their own store and handlers; ``bench/`` adds its own routes. Nothing here knows a
-business rule.
+The app's lifespan opens the services it is given and closes them on shut-down, so under
+uvicorn the HTTP connections drain first (``timeout_graceful_shutdown``) and the worker gets
+its own grace period after. Routes reach the services and the settings through
+``request.app.state``. Nothing here knows a business rule.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,105 +19,40 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from gateway.middleware import INTERNAL_ERROR, RequestGuardMiddleware
-from gateway.retry import RetryPolicy
 from gateway.routes import health
-from gateway.settings import StoreSettings
-from gateway.store import Store, open_store
-from gateway.store.retention import prune_forever
-from gateway.worker import Worker, WorkerOptions
-from handlers import Handler
+from gateway.services import Services
+from gateway.settings import Settings
 
 log = logging.getLogger("gateway.app")
 
 
-@dataclass
-class AppOptions:
-    """What differs between ``serve``, tests and benchmarks."""
-
-    database_url: str = "sqlite:///gateway.db"
-    migrate_on_start: bool = True
-    embedded_worker: bool = True
-    worker: WorkerOptions = field(default_factory=WorkerOptions)
-    max_body_bytes: int = 1_048_576
-    retention_days: float = 14.0
-    extra_routes: Sequence[BaseRoute] = ()
-
-    @classmethod
-    def from_settings(cls, settings: StoreSettings, *, max_body_bytes: int = 1_048_576) -> AppOptions:
-        return cls(
-            database_url=settings.database_url,
-            migrate_on_start=settings.gateway_migrate_on_start,
-            embedded_worker=settings.gateway_embedded_worker,
-            worker=worker_options(settings),
-            max_body_bytes=max_body_bytes,
-            retention_days=settings.gateway_retention_days,
-        )
-
-
-def worker_options(settings: StoreSettings) -> WorkerOptions:
-    return WorkerOptions(
-        concurrency=settings.gateway_worker_concurrency,
-        lease_seconds=settings.gateway_lease_seconds,
-        handler_timeout=settings.gateway_handler_timeout_seconds,
-        poll_seconds=settings.gateway_poll_seconds,
-        shutdown_grace=settings.gateway_shutdown_grace_seconds,
-        policy=RetryPolicy(
-            base=settings.gateway_retry_base_seconds,
-            cap=settings.gateway_retry_cap_seconds,
-            max_attempts=settings.gateway_max_attempts,
-        ),
-    )
-
-
 def create_app(
-    options: AppOptions | None = None,
-    *,
-    handlers: Mapping[str, Handler] | None = None,
-    store: Store | None = None,
+    settings: Settings, services: Services, *, extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
-    """Build the gateway. A given ``store`` is used as is (and left open); otherwise one is opened."""
-    options = options or AppOptions()
+    """Build the gateway over ``services``, which the app's lifespan opens and closes.
+
+    ``extra_routes`` go first: tests and ``bench/`` add their own endpoints to the real shell.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own_store = store is None
-        active = store or open_store(options.database_url, pool_size=options.worker.concurrency + 4)
-        if options.migrate_on_start:
-            applied = await active.migrate()
-            if applied:
-                log.info("migrations applied", extra={"versions": [m.version for m in applied]})
-        app.state.store = active
-        app.state.probes = probes = health.StoreProbes(active)
-        worker = Worker(active.inbox, handlers or {}, options.worker) if options.embedded_worker else None
-        app.state.worker = worker
-        task = asyncio.create_task(worker.run(), name="embedded worker") if worker is not None else None
-        janitor = (
-            asyncio.create_task(prune_forever(active.inbox, options.retention_days), name="janitor")
-            if worker is not None
-            else None
-        )
-        try:
-            yield
-        finally:
-            probes.cancel()
-            if janitor is not None:
-                janitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await janitor
-            if worker is not None and task is not None:
-                worker.stop()
-                await task
-            if own_store:
-                await active.aclose()
+        async with services:
+            app.state.probes = probes = health.StoreProbes(services.store)
+            try:
+                yield
+            finally:
+                probes.cancel()
 
     app = Starlette(
         # Starlette tries routes in order: the webhook routes, which take nearly every request,
         # go before the probes, which a load balancer calls a few times a minute.
-        routes=[*options.extra_routes, *health.routes],
-        middleware=[Middleware(RequestGuardMiddleware, max_bytes=options.max_body_bytes)],
+        routes=[*extra_routes, *health.routes],
+        middleware=[Middleware(RequestGuardMiddleware, max_bytes=settings.gateway_max_body_bytes)],
         exception_handlers={Exception: _internal_error},
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.services = services
     app.state.log = log
     return app
 

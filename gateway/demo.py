@@ -35,9 +35,9 @@ from emulators.salesforce.ids import random_org_id
 from emulators.tencent_im import TencentEmulatorConfig
 from emulators.tencent_im import create_app as tencent_app
 from gateway import settings as gateway_settings
-from gateway.app import AppOptions, create_app
-from gateway.clients.factory import salesforce_client, tencent_client
-from gateway.runtime import build_handlers
+from gateway.app import create_app
+from gateway.runtime import gateway_services
+from gateway.services import Services
 
 Print = Callable[[str], None]
 
@@ -129,13 +129,14 @@ async def _run(workdir: Path, *, keep_running: bool, database_url: str | None, o
     out("tim-gateway demo: a support conversation on emulated Tencent IM and Salesforce")
     tencent = tencent_app(TencentEmulatorConfig.from_env(environ, f"{urls['gateway']}/tencent/callback"))
     salesforce = salesforce_app(SalesforceEmulatorConfig.from_env(environ, urls["gateway"]))
-    gateway = create_app(AppOptions.from_settings(loaded), handlers=build_handlers(loaded))
+    services = gateway_services(loaded, run_worker=loaded.gateway_embedded_worker)
+    gateway = create_app(loaded, services)
     async with contextlib.AsyncExitStack() as stack:
         for name, app in (("tencent", tencent), ("salesforce", salesforce), ("gateway", gateway)):
             began = time.perf_counter()
             running = await stack.enter_async_context(_serve(name, app, sockets[name]))
             _line(out, "ok", f"started {name:<10} {running.url}", began)
-        failures = await _play(out, loaded, gateway, urls)
+        failures = await _play(out, services, gateway, urls)
         await _report(out, urls)
         out(f"done in {time.perf_counter() - started:.2f} s; {failures} step(s) failed")
         if keep_running:
@@ -147,33 +148,28 @@ async def _run(workdir: Path, *, keep_running: bool, database_url: str | None, o
     return 1 if failures else 0
 
 
-async def _play(
-    out: Print, loaded: gateway_settings.Settings, gateway: Starlette, urls: dict[str, str]
-) -> int:
+async def _play(out: Print, services: Services, gateway: Starlette, urls: dict[str, str]) -> int:
     failures = 0
     async with httpx.AsyncClient(base_url=urls["gateway"], timeout=10) as http:
         began = time.perf_counter()
         ready = await http.get("/readyz")
         failures += _check(out, ready.status_code == 200, f"gateway ready ({ready.json()['status']})", began)
 
+    # The gateway's own clients, as its handlers will use them.
     began = time.perf_counter()
-    async with salesforce_client(loaded) as sf:
-        user = await sf.identity()
-        failures += _check(
-            out,
-            bool(user.user_id),
-            f"gateway -> Salesforce: OAuth client credentials, acting as {user.name or user.user_id}",
-            began,
-        )
+    user = await services.salesforce.identity()
+    failures += _check(
+        out,
+        bool(user.user_id),
+        f"gateway -> Salesforce: OAuth client credentials, acting as {user.name or user.user_id}",
+        began,
+    )
     began = time.perf_counter()
-    async with tencent_client(loaded) as tim:
-        accounts = await tim.account_check([loaded.tim_admin_identifier])
-        failures += _check(
-            out,
-            accounts.get(loaded.tim_admin_identifier, False),
-            "gateway -> Tencent IM: admin UserSig accepted",
-            began,
-        )
+    admin = services.settings.tim_admin_identifier
+    accounts = await services.tencent.account_check([admin])
+    failures += _check(
+        out, accounts.get(admin, False), "gateway -> Tencent IM: admin UserSig accepted", began
+    )
 
     routes = {
         (method, route.path)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from gateway import settings
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -21,9 +23,9 @@ class RetryPolicy:
     all, longer than Salesforce's own 24-hour window; :meth:`minimum_total_delay` proves it.
     """
 
-    base: float = 2.0
-    cap: float = 7200.0
-    max_attempts: int = 30
+    base: float = settings.default("gateway_retry_base_seconds")
+    cap: float = settings.default("gateway_retry_cap_seconds")
+    max_attempts: int = settings.default("gateway_max_attempts")
     jitter: float = 0.2
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 

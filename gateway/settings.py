@@ -236,6 +236,17 @@ def _split_csv(value: object) -> object:
 SettingsT = TypeVar("SettingsT", bound=StoreSettings)
 
 
+def default(name: str) -> Any:
+    """The default of one setting, for code that has a parameter of the same meaning.
+
+    Defaults live here, once: :class:`~gateway.retry.RetryPolicy` and
+    :class:`~gateway.worker.WorkerOptions` take theirs from this function, so a test that
+    builds them by hand gets what an unconfigured process would run with.
+    """
+    field = Settings.model_fields[name]
+    return field.get_default(call_default_factory=True)
+
+
 def load(kind: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
     """Build ``kind`` from the environment, or raise :class:`ConfigurationError` with one line per problem.
 

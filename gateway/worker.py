@@ -29,30 +29,48 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 import stamina
 
 from gateway import observability as obs
+from gateway import settings
 from gateway.errors import PermanentError, RetryableError
 from gateway.events import Event
+from gateway.handling import HandlerRegistry
 from gateway.retry import RetryPolicy
 from gateway.store.inbox import Inbox
-from handlers import Handler
 
 log = logging.getLogger("gateway.worker")
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    concurrency: int = 8
-    lease_seconds: float = 60.0
-    handler_timeout: float = 300.0
-    poll_seconds: float = 0.5
-    shutdown_grace: float = 20.0
+    """How one process runs events; the defaults are the settings' (``GATEWAY_…``)."""
+
+    concurrency: int = settings.default("gateway_worker_concurrency")
+    lease_seconds: float = settings.default("gateway_lease_seconds")
+    handler_timeout: float = settings.default("gateway_handler_timeout_seconds")
+    poll_seconds: float = settings.default("gateway_poll_seconds")
+    shutdown_grace: float = settings.default("gateway_shutdown_grace_seconds")
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, configured: settings.StoreSettings) -> WorkerOptions:
+        return cls(
+            concurrency=configured.gateway_worker_concurrency,
+            lease_seconds=configured.gateway_lease_seconds,
+            handler_timeout=configured.gateway_handler_timeout_seconds,
+            poll_seconds=configured.gateway_poll_seconds,
+            shutdown_grace=configured.gateway_shutdown_grace_seconds,
+            policy=RetryPolicy(
+                base=configured.gateway_retry_base_seconds,
+                cap=configured.gateway_retry_cap_seconds,
+                max_attempts=configured.gateway_max_attempts,
+            ),
+        )
 
 
 def worker_name() -> str:
@@ -72,7 +90,7 @@ class Worker:
     def __init__(
         self,
         inbox: Inbox,
-        handlers: Mapping[str, Handler],
+        handlers: HandlerRegistry,
         options: WorkerOptions | None = None,
         *,
         name: str | None = None,

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from gateway.clients.salesforce import SalesforceClient
-from gateway.clients.tencent_im import TencentIMClient, base_url_for_region
+import httpx
+
+from gateway.clients.salesforce.client import SalesforceClient
+from gateway.clients.tencent_im.client import TencentIMClient
+from gateway.clients.tencent_im.regions import base_url_for_region
 from gateway.settings import Settings
 
 
-def tencent_client(settings: Settings) -> TencentIMClient:
+def tencent_client(settings: Settings, *, http: httpx.AsyncClient | None = None) -> TencentIMClient:
     return TencentIMClient(
         settings.tim_sdkappid,
         settings.tim_secret_key.get_secret_value(),
         settings.tim_admin_identifier,
         settings.tim_api_base_url or base_url_for_region(settings.tim_region),
+        http=http,
     )
 
 
-def salesforce_client(settings: Settings) -> SalesforceClient:
+def salesforce_client(settings: Settings, *, http: httpx.AsyncClient | None = None) -> SalesforceClient:
     private_key = (
         settings.sf_jwt_private_key_file.read_text(encoding="utf-8")
         if settings.sf_jwt_private_key_file
@@ -31,4 +35,5 @@ def salesforce_client(settings: Settings) -> SalesforceClient:
         login_url=settings.sf_login_url,
         api_version=settings.sf_api_version,
         auto_assign_on_create=settings.sf_auto_assign_on_create,
+        http=http,
     )

@@ -35,6 +35,9 @@ class Store:
         await self.database.aclose()
 
 
-def open_store(url: str, *, pool_size: int = 10, clock: Clock = time.time) -> Store:
-    database = open_database(url, pool_size=pool_size)
+def open_store(
+    url: str, *, pool_size: int = 10, clock: Clock = time.time, long_running: bool = False
+) -> Store:
+    """The store at ``url``; ``long_running`` for ``serve`` and ``worker``, not for a CLI command."""
+    database = open_database(url, pool_size=pool_size, long_running=long_running)
     return Store(database=database, inbox=Inbox(database, clock=clock))

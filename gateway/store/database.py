@@ -139,9 +139,10 @@ class Database(ABC):
 class SQLiteDatabase(Database):
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, checkpoint_in_background: bool = False) -> None:
         super().__init__(threads=1)
         self.path = path
+        self._checkpoint_in_background = checkpoint_in_background
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._checkpointer: WalCheckpointer | None = None
@@ -163,7 +164,9 @@ class SQLiteDatabase(Database):
             # memory: with it on disk, a 64-event batch's INSERT took ~40 % longer, in that
             # file's I/O (README, Benchmarks). In memory it holds one batch's pages, a few MB.
             connection.execute("PRAGMA temp_store=MEMORY")
-            if self.path != ":memory:":
+            # Only a long-running process starts the checkpointer thread; a short one (the CLI)
+            # keeps SQLite's own checkpoints, which cost it nothing it would notice.
+            if self._checkpoint_in_background and self.path != ":memory:":
                 connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
                 self._checkpointer = WalCheckpointer(self.path)
                 self._checkpointer.start()
@@ -261,10 +264,15 @@ def _expand(
     return statement.replace("{rows}", ", ".join([positional] * count)), take
 
 
-def open_database(url: str, *, pool_size: int = 10) -> Database:
-    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``postgresql://…``."""
+def open_database(url: str, *, pool_size: int = 10, long_running: bool = False) -> Database:
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``postgresql://…``.
+
+    ``long_running`` (``serve``, ``worker``): SQLite's log is checkpointed by a background thread.
+    """
     if url.startswith("sqlite:///"):
-        return SQLiteDatabase(url.removeprefix("sqlite:///") or ":memory:")
+        return SQLiteDatabase(
+            url.removeprefix("sqlite:///") or ":memory:", checkpoint_in_background=long_running
+        )
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresDatabase(url, pool_size=pool_size)
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")

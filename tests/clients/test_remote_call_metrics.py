@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from emulators.tencent_im import TencentEmulatorConfig, create_app
-from gateway.clients.tencent_im import TencentIMClient
+from gateway.clients.tencent_im.client import TencentIMClient
 from gateway.errors import PermanentError
 
 pytestmark = pytest.mark.anyio

@@ -16,13 +16,8 @@ from hypothesis import strategies as st
 
 from emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
 from gateway import salesforce_ids
-from gateway.clients.salesforce import (
-    InvalidUserToken,
-    SalesforceApiError,
-    SalesforceClient,
-    SalesforceRetryableError,
-    split_comment,
-)
+from gateway.clients.salesforce.client import SalesforceClient, split_comment
+from gateway.clients.salesforce.errors import InvalidUserToken, SalesforceApiError, SalesforceRetryableError
 from gateway.errors import ConfigurationError, PermanentError, RetryableError
 from tests.support.salesforce import INSTANCE, asgi_client, emulator_app, other_private_key, rsa_pair
 

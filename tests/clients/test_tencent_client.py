@@ -15,13 +15,14 @@ import pytest
 
 from emulators.faults import Faults
 from emulators.tencent_im import TencentEmulator, TencentEmulatorConfig, create_app
-from gateway.clients.tencent_im import TencentIMClient, base_url_for_region
+from gateway.clients.tencent_im.client import TencentIMClient
 from gateway.clients.tencent_im.errors import (
     MembersNotAddedError,
     TencentIMPermanentError,
     TencentIMRetryableError,
 )
 from gateway.clients.tencent_im.ratelimit import AsyncTokenBucket
+from gateway.clients.tencent_im.regions import base_url_for_region
 from gateway.errors import PermanentError, RetryableError
 
 SDKAPPID = 1400000001

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from emulators.faults import Faults
 from emulators.tencent_im import TencentEmulator, TencentEmulatorConfig, create_app
 from emulators.tencent_im.config import ALL_CALLBACKS
-from gateway.clients.tencent_im import TencentIMClient
+from gateway.clients.tencent_im.client import TencentIMClient
 from gateway.clients.tencent_im.errors import TencentIMPermanentError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "tencent"

@@ -10,7 +10,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
@@ -19,14 +19,15 @@ from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from gateway.app import AppOptions, create_app
+from gateway.app import create_app
 from gateway.events import Event
+from gateway.handling import HandlerRegistry, Ports
 from gateway.observability import configure_logging
-from gateway.store import Store
-from gateway.worker import WorkerOptions
-from tests.support.environment import free_port
+from gateway.services import Services
+from gateway.settings import Settings
+from tests.support.environment import free_port, gateway_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -48,8 +49,8 @@ async def explode_mid_stream(request: Request) -> Response:
 
 
 async def enqueue(request: Request) -> Response:
-    store: Store = request.app.state.store
-    result = await store.inbox.enqueue("test", request.query_params["key"], "test.kind", "case", {})
+    services: Services = request.app.state.services
+    result = await services.store.inbox.enqueue("test", request.query_params["key"], "test.kind", "case", {})
     return JSONResponse({"id": result.id, "created": result.created})
 
 
@@ -76,10 +77,22 @@ async def _served(app: Starlette) -> AsyncIterator[str]:
         listener.close()
 
 
+def _gateway(
+    settings: Settings, registry: HandlerRegistry | None = None, *, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The gateway app over its own services, running the handlers given (none by default)."""
+
+    def handlers(ports: Ports) -> HandlerRegistry:
+        return registry or {}
+
+    services = Services(settings, handlers, run_worker=registry is not None)
+    return create_app(settings, services, extra_routes=extra_routes)
+
+
 def _buggy_app() -> Starlette:
     """The gateway's HTTP shell with two buggy routes and no store (uvicorn runs no lifespan)."""
     routes = [Route("/explode", explode), Route("/explode-mid-stream", explode_mid_stream)]
-    return create_app(AppOptions(embedded_worker=False, extra_routes=routes))
+    return _gateway(gateway_settings(), extra_routes=routes)
 
 
 @pytest.fixture
@@ -89,17 +102,15 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async def handler(event: Event) -> None:
         handled.append(event.id)
 
-    options = AppOptions(
-        database_url=database_url,
-        max_body_bytes=2048,
-        worker=WorkerOptions(poll_seconds=0.05),
-        extra_routes=[
-            Route("/echo", echo_length, methods=["POST"]),
-            Route("/explode", explode),
-            Route("/enqueue", enqueue, methods=["POST"]),
-        ],
+    settings = gateway_settings(
+        DATABASE_URL=database_url, GATEWAY_MAX_BODY_BYTES="2048", GATEWAY_POLL_SECONDS="0.05"
     )
-    app = create_app(options, handlers={"test.kind": handler})
+    routes = [
+        Route("/echo", echo_length, methods=["POST"]),
+        Route("/explode", explode),
+        Route("/enqueue", enqueue, methods=["POST"]),
+    ]
+    app = _gateway(settings, {"test.kind": handler}, extra_routes=routes)
     async with app.router.lifespan_context(app), _client(app) as http:
         yield http
 
@@ -115,10 +126,8 @@ async def test_readyz_says_ready_once_the_store_is_migrated(client: httpx.AsyncC
 
 
 async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -> None:
-    app = create_app(
-        AppOptions(
-            database_url=f"sqlite:///{tmp_path}/empty.db", migrate_on_start=False, embedded_worker=False
-        )
+    app = _gateway(
+        gateway_settings(DATABASE_URL=f"sqlite:///{tmp_path}/empty.db", GATEWAY_MIGRATE_ON_START="false")
     )
     async with app.router.lifespan_context(app), _client(app) as http:
         response = await http.get("/readyz")
@@ -129,7 +138,7 @@ async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: object) -
 async def store_down() -> AsyncIterator[httpx.AsyncClient]:
     """The gateway started against a PostgreSQL address where nothing listens (a closed loopback port)."""
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/gateway"
-    app = create_app(AppOptions(database_url=url, migrate_on_start=False, embedded_worker=False))
+    app = _gateway(gateway_settings(DATABASE_URL=url, GATEWAY_MIGRATE_ON_START="false"))
     async with app.router.lifespan_context(app), _client(app) as http:
         yield http
 

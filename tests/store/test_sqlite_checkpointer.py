@@ -17,7 +17,7 @@ async def test_the_log_reaches_the_database_file_within_seconds_without_any_comm
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "gateway.db"
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(f"sqlite:///{path}", long_running=True)
     try:
         await store.migrate()
         size_after_schema = path.stat().st_size
@@ -33,3 +33,13 @@ async def test_the_log_reaches_the_database_file_within_seconds_without_any_comm
     finally:
         await store.aclose()
     assert not any(thread.name == "sqlite-checkpointer" for thread in threading.enumerate())
+
+
+async def test_a_short_lived_store_such_as_the_cli_s_starts_no_checkpointer_thread(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'gateway.db'}")
+    try:
+        await store.migrate()
+        await store.inbox.enqueue("test", "e1", "kind", "case-1", {})
+        assert not any(thread.name == "sqlite-checkpointer" for thread in threading.enumerate())
+    finally:
+        await store.aclose()

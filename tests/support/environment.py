@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gateway import settings
+from gateway.settings import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 FAKE_SECRETS = {
@@ -50,3 +53,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def gateway_settings(**overrides: str) -> Settings:
+    """In-process tests' settings: the fake credentials above, plus ``overrides`` (VARIABLE=value)."""
+    return settings.load(Settings, {**BASE_ENVIRONMENT, **overrides})

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 
 from gateway.events import Event
-from handlers import Handler
+from gateway.handling import Handler, Ports
 
 
 async def record(event: Event) -> None:
@@ -27,7 +27,7 @@ async def record(event: Event) -> None:
         os.close(descriptor)
 
 
-def registry() -> Mapping[str, Handler]:
+def registry(ports: Ports) -> Mapping[str, Handler]:
     return {"test.record": record}
 
 

@@ -15,11 +15,11 @@ import pytest
 
 from gateway.errors import PermanentError, RetryableError
 from gateway.events import Event
+from gateway.handling import Handler
 from gateway.retry import RetryPolicy
 from gateway.store import Store
 from gateway.store.inbox import Inbox
 from gateway.worker import Worker, WorkerOptions
-from handlers import Handler
 
 pytestmark = pytest.mark.anyio
 
