@@ -25,7 +25,7 @@ class NewEvent(NamedTuple):
     are handled one at a time in arrival order.
 
     A named tuple, like :class:`EnqueueResult`: one is built for every inbound event, and a
-    frozen dataclass costs two to three times as much to build (1.5-1.9 µs against 0.6 µs here).
+    frozen dataclass costs two to three times as much to build (``bench/NOTES.md``).
     """
 
     source: str

@@ -1,15 +1,10 @@
 """Tune Python's cyclic garbage collector for a long-running gateway process.
 
-Why this exists (measured with ``bench/ingest.py``, SQLite, 64 connections): a webhook that
-waits for its group commit keeps its request's objects (coroutines, frames, futures, dicts)
-alive for a few milliseconds, and 64 such requests in flight are thousands of young container
-objects. With CPython's default threshold (a young collection every 700 net allocations), that
-alone triggered ~3,700 young and ~30 full collections in a 12-second run of ~50,000 requests,
-and they freed nothing (every object was still in use); perf put ~10 % of the server's CPU in
-the collector. Full collections also re-walk everything import created (~45,000 objects:
-pydantic, zeep, lxml wrappers, the app), which stalls every request in flight.
-
-Two standard remedies, both from CPython's own documentation of :mod:`gc`:
+A webhook that waits for its group commit keeps its request's objects (coroutines, frames,
+futures) alive for a few milliseconds, so under load CPython's default threshold (a young
+collection every 700 net allocations) runs collections that free nothing, and each full one
+re-walks everything import built, stalling every request in flight. Two standard remedies,
+both from CPython's own documentation of :mod:`gc`:
 
 - :func:`gc.freeze` once start-up is done moves what import and start-up built into a permanent
   generation that collections never walk again (it all lives as long as the process anyway);
@@ -18,7 +13,9 @@ Two standard remedies, both from CPython's own documentation of :mod:`gc`:
   allocations instead of 700: a few megabytes of garbage at most.
 
 No library does this; it is three calls, so it stays here, in one place, applied by every
-long-running entry point (``serve``, ``worker``, the benchmark's servers).
+long-running entry point (``serve``, ``worker``, the benchmark's servers). What it was worth
+is in ``bench/NOTES.md``, measured on CPython 3.11.7 only: other Python versions were not
+measured.
 """
 
 from __future__ import annotations

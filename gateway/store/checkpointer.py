@@ -9,15 +9,11 @@ What it cannot do is shorten the log: SQLite rewinds the log to its start only w
 transaction begins with every frame already copied, and under sustained load the writer has
 always appended more since the last checkpoint began. So the log grows until it crosses
 ``BACKSTOP_PAGES``, and from then on a commit does checkpoint by itself, copying whatever the
-background thread has not yet copied, which lets the next transaction rewind the log. At ~11,000
-events/s that happened about twice a second (bench/ingest.py's enqueue case, pinned, with a
-temporary timer around each statement): with the background thread on a 1 s interval, each such
-COMMIT copied up to a second of log and took 17-46 ms (a whole transaction usually takes 0.5),
-and those commits set the p99. With the background thread every 0.1 s, such a commit has at
-most a tenth of a second's log left to copy. Four alternating 10-second runs each: p99 42-60 ms
-at 1 s, 23-26 ms at 0.1 s; requests/s the same (10,865-11,564 against 11,383-11,508); the
-server's CPU per request 82-87 against 84-85 µs. An idle checkpoint, with nothing to copy, took
-2.6 µs, so ten a second cost nothing at rest.
+background thread has not yet copied, which lets the next transaction rewind the log. Those
+commits set the tail latency, and the interval bounds what they copy: with the background
+thread every 0.1 s, such a commit has at most a tenth of a second's log left to copy, while an
+idle checkpoint costs next to nothing. How this was traced, and what 1 s and 0.1 s measured:
+``bench/NOTES.md``.
 """
 
 from __future__ import annotations

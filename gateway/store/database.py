@@ -86,8 +86,8 @@ class Transaction:
 
         Returns how many rows it inserted and the rowid of the last of them (meaningless when
         none was). Reading rows back costs SQLite a step per row, and Python a release and
-        retake of the GIL per step, which the event loop thread is often waiting for: on the
-        webhook path that was ~23,000 instructions per event (README, Benchmarks).
+        retake of the GIL per step, which the event loop thread is often waiting for; what that
+        cost on the webhook path is in ``bench/NOTES.md``.
         """
         if self.dialect != "sqlite":
             raise NotImplementedError("only SQLite reports the last rowid of a multi-row INSERT")
@@ -161,8 +161,8 @@ class SQLiteDatabase(Database):
             connection.execute("PRAGMA busy_timeout=30000")
             # A multi-row INSERT keeps a statement journal (to undo itself alone if a row fails)
             # and spills it to a temporary *file* past 64 KiB unless temporary storage is in
-            # memory: with it on disk, a 64-event batch's INSERT took ~40 % longer, in that
-            # file's I/O (README, Benchmarks). In memory it holds one batch's pages, a few MB.
+            # memory, and that file's I/O slowed every batch's INSERT (bench/NOTES.md). In
+            # memory it holds one batch's pages, a few MB.
             connection.execute("PRAGMA temp_store=MEMORY")
             # Only a long-running process starts the checkpointer thread; a short one (the CLI)
             # keeps SQLite's own checkpoints, which cost it nothing it would notice.

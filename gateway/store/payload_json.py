@@ -1,11 +1,11 @@
 """An event's payload as the JSON text the inbox stores.
 
 Why orjson and not the standard library's encoder: this runs on the event loop for every
-inbound event, before the request may be acknowledged. For the 1 KB body of the ingest
-benchmark, the standard library's C encoder spent about 27,000 instructions escaping that one
-string, 15 % of all the work of storing an event (counted under callgrind; README →
-Benchmarks); orjson escapes with vector instructions. orjson is also among the most widely
-used and best kept JSON libraries for Python, with wheels for every platform we run on.
+inbound event, before the request may be acknowledged, and escaping the body's strings was a
+large share of the work of storing an event with the standard library's C encoder; orjson
+escapes with vector instructions (the counts are in ``bench/NOTES.md``). orjson is also among
+the most widely used and best kept JSON libraries for Python, with wheels for every platform
+we run on.
 
 Two rules keep the choice invisible to callers:
 
