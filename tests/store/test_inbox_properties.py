@@ -10,6 +10,7 @@ do; after every step the invariants must hold:
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from typing import Any
 
@@ -30,7 +31,10 @@ class InboxMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.store = open_store(f"sqlite:///{tempfile.mkdtemp()}/gateway.db")
+        # One fresh folder per generated example (pytest's tmp_path is one per test), removed
+        # in teardown: sixty examples must not leave sixty databases behind.
+        self.folder = tempfile.mkdtemp(prefix="inbox-machine-")
+        self.store = open_store(f"sqlite:///{self.folder}/gateway.db")
         self.run(self.store.migrate())
         self.enqueued: dict[str, int] = {}  # dedupe key -> id
         self.running: dict[int, tuple[str, Event]] = {}  # id -> (worker, event)
@@ -40,8 +44,11 @@ class InboxMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(awaitable)
 
     def teardown(self) -> None:
-        self.run(self.store.aclose())
-        self.loop.close()
+        try:
+            self.run(self.store.aclose())
+            self.loop.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     @rule(conversation=CONVERSATIONS, redeliver=st.booleans())
     def enqueue(self, conversation: str, redeliver: bool) -> None:
