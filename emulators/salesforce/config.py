@@ -17,7 +17,8 @@ CASE_CLOSED = "case-closed"
 TRIGGERS = (OWNER_CHANGED, CASE_CLOSED)
 
 # The fields our outbound messages send by default (Id always first, then alphabetical;
-# salesforce.md §1.2). Tests that compare against the samples configure the samples' list.
+# docs/salesforce.md#outbound-envelope). Tests that compare against the fixture envelopes in
+# tests/fixtures/salesforce/ configure those envelopes' list.
 DEFAULT_OUTBOUND_FIELDS = (
     "CaseNumber",
     "ClosedDate",
@@ -31,10 +32,11 @@ DEFAULT_OUTBOUND_FIELDS = (
 
 @dataclass
 class OutboundSettings:
-    """How the background sender delivers outbound messages (salesforce.md §1.4).
+    """How the background sender delivers outbound messages (docs/salesforce.md#outbound-delivery).
 
     The defaults are Salesforce's: 60 s per attempt, exponential backoff capped at 2 h, and
-    messages dropped after 24 h. Tests shrink ``backoff_base``/``max_age`` to milliseconds.
+    messages dropped after 24 h (the 30 s first interval is unverified). Tests shrink
+    ``backoff_base``/``max_age`` to milliseconds.
     ``duplicate`` POSTs every batch that many times; ``reorder`` shuffles notifications
     before batching; ``delay`` postpones each first attempt; ``paused`` holds everything
     queued (so a test can make several changes land in one batch).

@@ -1,6 +1,6 @@
 """Field rules for the sObjects the gateway writes: what may be set, how long, which values.
 
-Salesforce rejects bad writes with specific errorCodes (salesforce.md §3.5); the gateway maps
+Salesforce rejects bad writes with specific errorCodes (docs/salesforce.md#rest-errors); the gateway maps
 those to permanent failures, so the emulator must produce them for the same inputs:
 read-only fields, unknown fields, restricted picklists, string lengths, malformed ids.
 """
@@ -46,7 +46,8 @@ CASE: dict[str, Field] = {
     "SuppliedEmail": Field("Web Email", "string", max_chars=80),
     "SuppliedPhone": Field("Web Phone", "string", max_chars=40),
     "SuppliedCompany": Field("Web Company", "string", max_chars=80),
-    # [U] Origin values are org-specific; we model an unrestricted picklist (any value).
+    # Origin values are set per org (unverified which orgs restrict them,
+    # docs/salesforce.md#case-create-and-update); we model an unrestricted picklist (any value).
     "Origin": Field("Case Origin", "string", max_chars=255),
     "Type": Field("Case Type", "string", max_chars=255),
     "Reason": Field("Case Reason", "string", max_chars=255),

@@ -2,7 +2,7 @@
 
 The gateway compares ids from REST answers, outbound messages and its own store; an emulator
 that invented ids without the real suffix would let a gateway bug (comparing 15 against 18
-characters, or case-insensitively) slip through. Algorithm: reference ``salesforce.md`` §3.4.
+characters, or case-insensitively) slip through. Algorithm: docs/salesforce.md#record-ids.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """OAuth 2.0 token endpoint and OpenID Connect userinfo, answering per cause like Salesforce.
 
-Error bodies follow salesforce.md §3.7: ``invalid_client_id`` for an unknown client,
-``invalid_client`` for a wrong secret, ``invalid_grant`` for bad users, audiences and
-domains. A gateway that lumps them together cannot tell an operator what is misconfigured,
-so the emulator keeps them apart.
+Error bodies follow those reported for the real service (docs/salesforce.md#oauth-errors):
+``invalid_client_id`` for an unknown client, ``invalid_client`` for a wrong secret,
+``invalid_grant`` for bad users, audiences and domains. A gateway that lumps them together
+cannot tell an operator what is misconfigured, so the emulator keeps them apart.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _client_credentials(request: Request, emulator: SalesforceEmulator, form: di
         return _oauth_error("invalid_client", "invalid client credentials")
     host = request.headers.get("host", "").split(":", 1)[0].lower()
     if host in ("login.salesforce.com", "test.salesforce.com"):
-        # Client credentials only work on the org's My Domain host (§3.7).
+        # Client credentials only work on the org's My Domain host (docs/salesforce.md#oauth-flows).
         return _oauth_error("invalid_grant", "request not supported on this domain")
     user = emulator.integration_user  # the app's "Run As" user
     token = emulator.tokens.issue(user.id, client_id, grant="client_credentials")
@@ -115,8 +115,9 @@ def _public_key(pem: str) -> RSAPublicKey | None:
 
 def _jwt_bearer(request: Request, emulator: SalesforceEmulator, assertion: str) -> Response:
     config = emulator.config
-    # [U] Salesforce's descriptions for a bad signature or an expired assertion are not in
-    # our sources; "invalid assertion" is what the grant type's RFC 7523 wording suggests.
+    # Unverified: Salesforce documents no descriptions for a bad signature or an expired
+    # assertion; "invalid assertion" follows RFC 7523's wording. Issue threads report "expired
+    # authorization code" for an expired one (docs/salesforce.md#oauth-errors).
     try:
         claims = jwt.decode(assertion, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -148,8 +149,8 @@ def _jwt_bearer(request: Request, emulator: SalesforceEmulator, assertion: str) 
 async def userinfo_endpoint(request: Request) -> Response:
     """``GET /services/oauth2/userinfo``: the token's own user, or 401/403.
 
-    [U] Missing token → 401 ``Missing_OAuth_Token``; unknown/expired → 403
-    ``Bad_OAuth_Token`` (plain text); both mean "not a valid token" to a caller.
+    Unverified (docs/salesforce.md#userinfo): missing token → 401 ``Missing_OAuth_Token``;
+    unknown/expired → 403 ``Bad_OAuth_Token`` (plain text); both mean "not a valid token".
     """
     emulator = _emulator(request)
     header = request.headers.get("authorization")

@@ -60,7 +60,10 @@ class SalesforceEmulator:
         )
 
     def now(self) -> datetime:
-        """Record timestamps have whole seconds, like every real capture (``.000Z``) [P]."""
+        """Record timestamps have whole seconds, like every real capture (``.000Z``; unverified).
+
+        Seen in captures, not stated by Salesforce (docs/salesforce.md#outbound-envelope).
+        """
         return self.clock().astimezone(UTC).replace(microsecond=0)
 
     @property
@@ -78,14 +81,17 @@ class SalesforceEmulator:
     def update_case(
         self, case_id: str, body: Mapping[str, object], *, user_id: str, auto_assign: bool
     ) -> Record:
-        """Update a Case; assignment rules may change the owner (salesforce.md §3.3)."""
+        """Update a Case; assignment rules may change the owner.
+
+        As Salesforce's do on REST writes (docs/salesforce.md#case-create-and-update).
+        """
         case = self.records.case(case_id)
         if case is None:
             raise err.not_found()
         values = fields.check_write("Case", fields.CASE, body)
         self._check_owner(values)
         if auto_assign:
-            # [U] we let the rule win over an OwnerId in the same request.
+            # Unverified: we let the rule win over an OwnerId in the same request.
             values["OwnerId"] = self.assignment_owner_id
         owner_before, closed_before = case["OwnerId"], bool(case["IsClosed"])
         self.records.update_case(case, values, user_id=user_id, now=self.now())
@@ -120,8 +126,9 @@ class SalesforceEmulator:
             action_id=self.action_ids[trigger],
             enterprise_url=f"{self.public_url}/services/Soap/c/{version}/{org15}",
             partner_url=f"{self.public_url}/services/Soap/u/{version}/{org15}",
-            # [U] a record deleted before sending: "the notification contains no data"; we
-            # send the Id alone (no delete endpoint exists here, so this is theoretical).
+            # A record deleted before sending: "the notification contains no data" (its shape
+            # is unverified, docs/salesforce.md#outbound-delivery); we send the Id alone (no
+            # delete endpoint exists here, so this is theoretical).
             notifications=[(nid, self.records.cases.get(rid) or {"Id": rid}) for nid, rid in items],
             fields=self.config.outbound_fields.get(trigger, ()),
         )

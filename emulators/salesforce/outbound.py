@@ -2,9 +2,10 @@
 
 Salesforce queues a notification per triggering change and a background process POSTs them:
 up to 100 per request, 60 s per attempt, exponential backoff capped at 2 h, dropped after
-24 h, only a SOAP ``Ack`` true counts (salesforce.md §1.3-1.4). Out-of-order and duplicate
-delivery are normal there, so knobs produce them here on purpose. The record is rendered at
-send time, so a notification carries the latest data, not the data of its change.
+24 h, only a SOAP ``Ack`` true counts (docs/salesforce.md#outbound-delivery,
+#outbound-acknowledgement). Out-of-order and duplicate delivery are normal there, so knobs
+produce them here on purpose. The record is rendered at send time, so a notification carries
+the latest data, not the data of its change.
 
 The dispatcher is started lazily by :meth:`OutboundSender.enqueue` and ends itself when
 nothing is left, so tests on ``httpx.ASGITransport`` (no lifespan) leave no task behind.

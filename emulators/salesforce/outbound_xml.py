@@ -1,6 +1,6 @@
 """The SOAP documents of an outbound message: the notifications envelope and the ACK check.
 
-Written to match the real captures element for element (salesforce.md §1.2): default
+Written to match the real captures element for element (docs/salesforce.md#outbound-envelope): default
 namespace on ``notifications``, ``sf:`` prefix declared on each ``sObject`` with
 ``xsi:type="sf:Case"``, ``Id`` first then the selected fields alphabetically, null fields
 omitted, ``<SessionId xsi:nil="true"/>`` (session ids are gone since Feb 2026).
@@ -74,7 +74,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 
 def is_ack(status: int, body: bytes) -> bool:
-    """Whether a listener's answer stops redelivery (salesforce.md §1.3).
+    """Whether a listener's answer stops redelivery (docs/salesforce.md#outbound-acknowledgement).
 
     Only a 2xx whose SOAP body holds ``notificationsResponse/Ack`` = true counts; Ack false,
     a SOAP Fault, another status, or an unparseable body are all failed deliveries.

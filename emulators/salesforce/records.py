@@ -121,7 +121,10 @@ class Records:
 
     # ---- Files ------------------------------------------------------------------------
     def create_version(self, values: Mapping[str, object], *, user_id: str, now: datetime) -> Record:
-        """A ContentVersion plus its ContentDocument, linked to FirstPublishLocationId [P]."""
+        """A ContentVersion plus its ContentDocument, linked to FirstPublishLocationId.
+
+        The link at insert is what peer code relies on, unverified (docs/salesforce.md#files).
+        """
         missing = [name for name in ("PathOnClient", "VersionData") if not values.get(name)]
         if missing:
             raise err.required_missing(missing)

@@ -38,7 +38,8 @@ def _supported(version: str) -> bool:
 async def _guarded(request: Request, handler: Handler) -> Response:
     emulator: SalesforceEmulator = request.app.state.emulator
     if not _supported(request.path_params["version"]):
-        # [U] message of the real 404 for an unknown version; shape as every REST error.
+        # Unverified: the real answer's message for an unknown version
+        # (docs/salesforce.md#api-limits-and-versions); shape as every REST error.
         return err.not_found().response()
     token = emulator.tokens.from_header(request.headers.get("authorization"))
     if token is None:

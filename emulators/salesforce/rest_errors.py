@@ -1,8 +1,8 @@
 """Salesforce REST error bodies: a JSON array of ``{message, errorCode, fields}``.
 
 Every failure the emulator reports goes through :class:`ApiError`, so the shape stays the one
-in ``samples/salesforce/rest/`` (and ``fields`` is left out where the real service leaves it
-out, e.g. INVALID_SESSION_ID and INVALID_FIELD).
+of the REST bodies in ``tests/fixtures/salesforce/`` (and ``fields`` is left out where the real
+service leaves it out, e.g. INVALID_SESSION_ID and INVALID_FIELD; docs/salesforce.md#rest-errors).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 
 # errorCode -> (HTTP status, message) for errors the emulator raises by fault injection.
-# [U] UNABLE_TO_LOCK_ROW's status is not documented (salesforce.md §5.8); a DML error on a
-# single-record REST call comes back as 400, so that is what we send.
+# Unverified: UNABLE_TO_LOCK_ROW's HTTP status is not documented (docs/salesforce.md#rest-errors);
+# a DML error on a single-record REST call comes back as 400, so that is what we send.
 FAULT_ERRORS: dict[str, tuple[int, str]] = {
     "REQUEST_LIMIT_EXCEEDED": (403, "TotalRequests Limit exceeded."),
     "UNABLE_TO_LOCK_ROW": (400, "unable to obtain exclusive access to this record or 1 records"),
@@ -20,7 +20,7 @@ FAULT_ERRORS: dict[str, tuple[int, str]] = {
         "An unexpected error occurred. Please include this ErrorId if you contact support: "
         "1234567890-12345 (-1234567890)",
     ),
-    # [U] the body of a 503 from Salesforce is not captured; this follows the REST shape.
+    # Unverified: the body of a 503 from Salesforce is not captured; this follows the REST shape.
     "SERVER_UNAVAILABLE": (503, "Server is unavailable"),
     "INVALID_SESSION_ID": (401, "Session expired or invalid"),
     "INSUFFICIENT_ACCESS": (403, "insufficient access rights on object id"),

@@ -1,5 +1,5 @@
-"""The Salesforce emulator answers like the real org (salesforce.md §3): OAuth per cause,
-REST errors in the sample shapes, assignment rules, closing, userinfo, the test API — and
+"""The Salesforce emulator answers like the real org (docs/salesforce.md, REST and OAuth): OAuth per cause,
+REST errors in the fixtures' shapes, assignment rules, closing, userinfo, the test API — and
 simple-salesforce, an independent client, can log in and create a Case against it.
 """
 

@@ -1,4 +1,4 @@
-"""The emulator's Outbound Messages behave like Salesforce's (salesforce.md §1).
+"""The emulator's Outbound Messages behave like Salesforce's (docs/salesforce.md, Outbound Messages).
 
 Envelopes match the synthetic Case samples element for element; only a SOAP ``Ack`` true
 stops redelivery; batches hold at most 100 notifications; duplicates, reordering, delays and

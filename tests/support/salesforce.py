@@ -68,7 +68,7 @@ def other_private_key() -> str:
 
 
 def outbound_schema(tmp: Path) -> etree.XMLSchema:
-    """The XSD inside the per-message Case WSDL (as samples/salesforce/tools does it)."""
+    """The XSD inside the per-message Case WSDL, one file per namespace so the imports resolve."""
     doc = etree.parse(str(FIXTURES / "reconstructed-Case.wsdl"))
     schemas = doc.findall(f".//{{{WSDL}}}types/{{{XSD}}}schema")
     files = {s.get("targetNamespace"): tmp / f"s{i}.xsd" for i, s in enumerate(schemas)}

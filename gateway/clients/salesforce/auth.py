@@ -1,6 +1,6 @@
 """OAuth 2.0 access tokens for the gateway's Salesforce client: fetch, cache, refresh once.
 
-Two server-to-server flows survive Salesforce's 2026-27 retirements (salesforce.md §0, §3.1):
+Two server-to-server flows survive Salesforce's 2026-27 retirements (docs/salesforce.md#oauth-flows):
 client credentials (External Client App with a Run-As user) and JWT bearer (RS256 assertion,
 ``aud`` = login/test host, ``exp`` ≤ 3 min). Both token requests go to the org's My Domain,
 ``{instance_url}/services/oauth2/token``; neither returns a refresh token, so "refresh" means
@@ -24,7 +24,7 @@ from gateway.errors import ConfigurationError, PermanentError, RetryableError
 log = logging.getLogger("gateway.clients.salesforce")
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-JWT_LIFETIME_S = 180  # Salesforce wants exp within 3 minutes
+JWT_LIFETIME_S = 180  # exp 3 minutes ahead, as simple-salesforce sends (the limit is unverified)
 
 
 class TokenProvider:

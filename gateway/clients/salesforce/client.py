@@ -1,8 +1,9 @@
 """The gateway's async Salesforce REST client: Cases, comments, files, users, agent tokens.
 
-Why not simple-salesforce (salesforce.md §3.2): it is synchronous (built on ``requests``), has
-no timeout on ``create``/``update``, its ``SFType`` calls re-authenticate in an unbounded
-loop on repeated 401s, and it offers no transport seam to plug an in-process emulator into.
+Why not simple-salesforce (read in its 1.12.10 source, ``api.py``): it is synchronous (built
+on ``requests``), has no timeout on ``create``/``update``, its ``SFType`` calls re-authenticate
+in an unbounded loop on repeated 401s, and it offers no transport seam to plug an in-process
+emulator into.
 This client is built on ``httpx.AsyncClient`` instead: tests hand in
 ``httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))``; simple-salesforce stays
 in the test suite as an independent witness that the emulator speaks real Salesforce.
@@ -15,8 +16,10 @@ Rules it keeps:
   our write names it as its cause), SERVER_UNAVAILABLE, 5xx, network errors and timeouts →
   :class:`RetryableError`; other 4xx → :class:`PermanentError` with errorCode and message;
   tokens and secrets never appear in errors or logs;
-- ``Sforce-Auto-Assign: FALSE`` on every update, so a PATCH never reassigns a Case (§3.3);
-- CaseComment bodies are at most 4,000 UTF-8 bytes (:func:`split_comment` makes chunks).
+- ``Sforce-Auto-Assign: FALSE`` on every update, so a PATCH never reassigns a Case
+  (docs/salesforce.md#case-create-and-update);
+- CaseComment bodies are at most 4,000 UTF-8 bytes (:func:`split_comment` makes chunks;
+  docs/salesforce.md#casecomment).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from gateway.observability import remote_call
 log = logging.getLogger("gateway.clients.salesforce")
 
 COMMENT_MAX_BYTES = 4000
-BASE64_MAX_CHARS = 37_500_000  # JSON/base64 ContentVersion upload limit (§3.4)
+BASE64_MAX_CHARS = 37_500_000  # JSON/base64 ContentVersion upload limit (docs/salesforce.md#files)
 
 
 def split_comment(text: str, limit: int = COMMENT_MAX_BYTES) -> list[str]:
@@ -119,7 +122,10 @@ class SalesforceClient:
 
     # ---- operations -------------------------------------------------------------------
     async def create_case(self, fields: Mapping[str, object]) -> str:
-        """Create a Case; assignment rules run when ``auto_assign_on_create`` (§3.3)."""
+        """Create a Case; assignment rules run when ``auto_assign_on_create``.
+
+        Salesforce runs them on REST writes unless told not to (docs/salesforce.md#case-create-and-update).
+        """
         headers = {"Sforce-Auto-Assign": "TRUE" if self._auto_assign else "FALSE"}
         response = await self._call("POST", "/sobjects/Case", json=dict(fields), headers=headers)
         return _created_id(response)

@@ -1,7 +1,8 @@
 """Error types of the Salesforce client, and the REST error → gateway error map.
 
 Handlers import these to tell cases apart (e.g. ``error_code == "NOT_FOUND"``) without
-learning httpx; the map is the one place that decides retryable versus permanent (§3.5).
+learning httpx; the map is the one place that decides retryable versus permanent
+(docs/salesforce.md#rest-errors).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ RETRYABLE_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "SE
 # access ..."), so a lock held by another automation would otherwise look permanent.
 WRAPPER_CODES = frozenset({"CANNOT_EXECUTE_FLOW_TRIGGER", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"})
 _TRANSIENT_CAUSE = re.compile(r"\bUNABLE_TO_LOCK_ROW\b")
-# A rate-limited org should not be hammered; the worker waits at least this long (§3.5).
+# A rate-limited org should not be hammered; the worker waits at least this long (our choice:
+# the daily limit rolls over slowly; docs/salesforce.md#api-limits-and-versions).
 REQUEST_LIMIT_BACKOFF_S = 60.0
 
 

@@ -17,7 +17,7 @@ class SalesforceUser:
 
 @dataclass(frozen=True)
 class UserInfo:
-    """Who an access token belongs to (OpenID Connect userinfo, §3.7)."""
+    """Who an access token belongs to (OpenID Connect userinfo; docs/salesforce.md#userinfo)."""
 
     user_id: str
     organization_id: str
