@@ -346,58 +346,65 @@ async def test_create_answers_the_success_sample_shape() -> None:
     assert (body["success"], body["errors"], body["id"][:3]) == (True, [], "500")
 
 
-async def test_read_only_fields_answer_the_invalid_field_for_insert_update_sample_shape() -> None:
+NO_FIELDS_KEY = None  # the answer's error has no "fields" key at all, as in its sample
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error", "fields", "sample", "message"),
+    [
+        pytest.param(
+            "POST", CASES, {"CaseNumber": "1"}, 400, "INVALID_FIELD_FOR_INSERT_UPDATE", ["CaseNumber"],
+            "error-invalid-field-for-insert-update-amplabs.json", None, id="read-only-field",
+        ),
+        pytest.param(
+            "POST", CASES, {"Nope__c": "1"}, 400, "INVALID_FIELD", NO_FIELDS_KEY,
+            "error-invalid-field-no-fields-key-amplabs.json",
+            "No such column 'Nope__c' on sobject of type Case", id="unknown-field",
+        ),
+        pytest.param(
+            "POST", CASES, {"Status": "Resolved"}, 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ["Status"],
+            None, None, id="status-outside-its-restricted-picklist",
+        ),
+        pytest.param(
+            "POST", CASES, {"OwnerId": "005-not-an-id"}, 400, "MALFORMED_ID", ["OwnerId"], None, None,
+            id="malformed-owner-id",
+        ),
+        pytest.param(
+            "GET", f"{CASES}/500xx000004CaSeAAK", None, 404, "NOT_FOUND", NO_FIELDS_KEY, None, None,
+            id="unknown-case",
+        ),
+        pytest.param(
+            "POST", COMMENTS, {"CommentBody": "hi"}, 400, "REQUIRED_FIELD_MISSING", ["ParentId"], None,
+            "Required fields are missing: [ParentId]", id="comment-without-parent",
+        ),
+        pytest.param(
+            "POST", "/services/data/v65.0/sobjects/Lead", {}, 404, "NOT_FOUND", NO_FIELDS_KEY, None, None,
+            id="unknown-sobject",
+        ),
+    ],
+)  # fmt: skip
+async def test_a_request_salesforce_refuses_names_its_error_code_and_fields(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    status: int,
+    error: str,
+    fields: list[str] | None,
+    sample: str | None,
+    message: str | None,
+) -> None:
     app, emulator = emulator_app()
     async with asgi_client(app) as client:
-        answer = await client.post(
-            CASES, json={"CaseNumber": "1"}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 400
-    same_shape(answer.json(), fixture_json("error-invalid-field-for-insert-update-amplabs.json"))
-    assert answer.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
-    assert answer.json()[0]["fields"] == ["CaseNumber"]
-
-
-async def test_unknown_fields_answer_invalid_field_without_a_fields_key() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.post(
-            CASES, json={"Nope__c": "1"}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 400
-    same_shape(answer.json(), fixture_json("error-invalid-field-no-fields-key-amplabs.json"))
-    assert answer.json()[0]["message"] == "No such column 'Nope__c' on sobject of type Case"
-
-
-async def test_status_is_a_restricted_picklist() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.post(
-            CASES, json={"Status": "Resolved"}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 400
-    assert answer.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    assert answer.json()[0]["fields"] == ["Status"]
-
-
-async def test_a_malformed_owner_id_is_malformed_id() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.post(
-            CASES, json={"OwnerId": "005-not-an-id"}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 400
-    assert answer.json()[0]["errorCode"] == "MALFORMED_ID"
-
-
-async def test_an_unknown_case_is_not_found() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.get(
-            f"{CASES}/500xx000004CaSeAAK", headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 404
-    assert answer.json()[0]["errorCode"] == "NOT_FOUND"
+        answer = await client.request(method, path, json=body, headers=await bearer(client, emulator.config))
+    assert answer.status_code == status
+    [refusal] = answer.json()
+    assert refusal["errorCode"] == error
+    assert refusal.get("fields", NO_FIELDS_KEY) == fields
+    assert isinstance(refusal["message"], str) and refusal["message"]
+    if sample is not None:
+        same_shape(answer.json(), fixture_json(sample))
+    if message is not None:
+        assert refusal["message"] == message
 
 
 async def test_comment_bodies_over_4000_bytes_are_string_too_long() -> None:
@@ -416,20 +423,6 @@ async def test_comment_bodies_over_4000_bytes_are_string_too_long() -> None:
     assert too_long.status_code == 400
     assert too_long.json()[0]["errorCode"] == "STRING_TOO_LONG"
     assert too_long.json()[0]["fields"] == ["CommentBody"]
-
-
-async def test_a_comment_without_parent_is_required_field_missing() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.post(
-            COMMENTS, json={"CommentBody": "hi"}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 400
-    assert answer.json()[0] == {
-        "message": "Required fields are missing: [ParentId]",
-        "errorCode": "REQUIRED_FIELD_MISSING",
-        "fields": ["ParentId"],
-    }
 
 
 async def test_create_runs_assignment_rules_by_default() -> None:
@@ -614,12 +607,3 @@ def test_simple_salesforce_logs_in_with_client_credentials_and_creates_a_case() 
     assert fetched["Subject"] == "From simple-salesforce"
     assert emulator.records.cases[created["id"]]["OwnerId"] == emulator.integration_user.id
     assert emulator.tokens.grants == ["client_credentials"]
-
-
-async def test_an_unknown_sobject_is_not_found() -> None:
-    app, emulator = emulator_app()
-    async with asgi_client(app) as client:
-        answer = await client.post(
-            "/services/data/v65.0/sobjects/Lead", json={}, headers=await bearer(client, emulator.config)
-        )
-    assert answer.status_code == 404
