@@ -1,4 +1,4 @@
-"""An in-memory Tencent Cloud IM (Chat) app, faithful to ``reference/tencent-im.md``.
+"""An in-memory Tencent Cloud IM (Chat) app that answers as the docs say (``docs/tencent-im.md``).
 
 Public API::
 

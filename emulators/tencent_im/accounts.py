@@ -1,4 +1,4 @@
-"""``im_open_login_svc``: account_import, multiaccount_import, account_check (reference §2.8).
+"""``im_open_login_svc``: account_import, multiaccount_import, account_check (docs/tencent-im.md, "Accounts").
 
 Accounts matter because every other API refuses unknown ones (70107/10019). Account APIs answer
 bad parameters with 70402, not 10004.

@@ -1,6 +1,6 @@
 """Third-party callbacks: how Tencent IM POSTs group events to the app's one callback URL.
 
-Faithful to reference §4: the documented query string (SdkAppid, CallbackCommand,
+As the "Callbacks" sections of docs/tencent-im.md describe: the query string (SdkAppid, CallbackCommand,
 contenttype=json, ClientIP, OptPlatform, and Sign/RequestTime when a token is set, with
 Sign = sha256_hex(token + RequestTime)), a 2 s timeout, After-callbacks fired in the background
 after the API has answered and not retried unless ``retry_after_callbacks`` is on (then

@@ -139,7 +139,8 @@ class TencentEmulator:
         if not raw_appid.isdigit():
             raise TimError(SDKAPPID_INVALID, "sdkappid is missing or not a number")
         if int(raw_appid) != self.config.sdkappid:
-            # [U] An SDKAppID this data centre does not know: 70020 "SDKAppID not found".
+            # An SDKAppID this data centre does not know: 70020 "SDKAppID not found" (the code
+            # Tencent uses for this exact case is unverified).
             raise TimError(SDKAPPID_NOT_FOUND, "SDKAppID not found; check it matches the data centre")
         identifier, usersig = query.get("identifier", ""), query.get("usersig", "")
         if not identifier or not usersig:
@@ -154,7 +155,7 @@ class TencentEmulator:
         if handler is None:
             raise TimError(BAD_COMMAND, f"unknown command {service}/{command}")
         if identifier != self.config.admin_identifier:
-            # Account APIs answer 70403, the rest 60010 (reference §1).
+            # Account APIs answer 70403, the rest 60010 (docs/tencent-im.md, "REST basics").
             code = ACCOUNT_NEEDS_ADMIN if service == "im_open_login_svc" else NEEDS_ADMIN
             raise TimError(code, "request requires App admin permission")
         return CallContext(identifier, client_ip, "RESTAPI", is_admin=True), handler

@@ -10,7 +10,7 @@ from typing import Any
 
 JSON = dict[str, Any]
 
-# Codes used by the emulator, named after the reference's error table (§2.9).
+# Codes used by the emulator, named after the table in docs/tencent-im.md, "Error codes".
 INTERNAL = 10002
 BAD_COMMAND = 10003
 INVALID_PARAM = 10004

@@ -1,7 +1,7 @@
 """``group_open_http_svc`` read APIs for groups: get_group_info, and the JSON shape of a member.
 
-[U] get_group_info's field names follow the doc as remembered (reference §2.5); each group has
-its own ErrorCode (10010 when gone) while the call itself succeeds.
+get_group_info's field names follow the doc's sample (docs/tencent-im.md, "Groups"); each group
+has its own ErrorCode (10010 when gone) while the call itself succeeds.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ JSON = dict[str, Any]
 
 
 def group_info(emu: TencentEmulator, group: Group, filters: JSON) -> JSON:
-    """One GroupInfo entry. [U] Field names follow the doc as remembered (reference §2.5)."""
+    """One GroupInfo entry, with the field names of the doc's sample."""
     base: JSON = {
         "GroupId": group.group_id,
         "Type": group.type,
@@ -37,7 +37,8 @@ def group_info(emu: TencentEmulator, group: Group, filters: JSON) -> JSON:
         "MemberNum": len(group.members),
         "MaxMemberNum": group.max_members,
         "ApplyJoinOption": group.apply_join_option,
-        # [P] Peer code shows ShutUpAllMember "On"/"Off" in group lists; MuteAllMember sets it.
+        # "On"/"Off", set by MuteAllMember. An older Chinese sample names it ShutUpAllMember, the English
+        # one MuteAllMember (docs/tencent-im.md, "Where the code differs from the docs").
         "ShutUpAllMember": "On" if group.mute_all else "Off",
     }
     wanted = filters.get("GroupBaseInfoFilter")
@@ -68,7 +69,8 @@ def member_json(member: Member, group: Group, wanted: list[Any] | None) -> JSON:
     }
     if wanted is None:
         return full
-    # The filter names "Account" for Member_Account (reference §2.5), which is always returned.
+    # The filter names "Account" for Member_Account (docs/tencent-im.md, "Groups"), which is always
+    # returned.
     return {k: val for k, val in full.items() if k == "Member_Account" or k in wanted}
 
 

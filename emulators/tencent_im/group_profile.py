@@ -8,9 +8,9 @@ Docs search (cloud.tencent.com/document/product/269 "修改群基础资料", trt
 2024): body GroupId (required) plus optional Name, Introduction, Notification, FaceUrl,
 MaxMemberNum, ApplyJoinOption, MuteAllMember ("On"/"Off"), InviteJoinOption, From_Account
 ("modify as this account") and AppDefinedData [{Key, Value}]; all five group types; 200 calls/s.
-Byte limits (Name 30, Introduction 240, Notification 300, FaceUrl 100) are the reference's §6
-and the Web SDK's updateGroupProfile table. The callback carries GroupId, Type,
-Operator_Account and only the changed profile fields (reference §5).
+Byte limits (Name 30, Introduction 240, Notification 300, FaceUrl 100) are those of
+docs/tencent-im.md, "Limits", and the Web SDK's updateGroupProfile table. The callback carries
+GroupId, Type, Operator_Account and only the changed profile fields ("Callback payloads").
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TEXT_FIELDS: dict[str, tuple[str, int]] = {
     "FaceUrl": ("face_url", 100),
 }
 MUTE_VALUES = {"On": True, "Off": False}
-# [U] No doc found for InviteJoinOption's values; these mirror ApplyJoinOption plus the Web SDK's
+# Unverified: no doc found for InviteJoinOption's values; these mirror ApplyJoinOption plus the Web SDK's
 # INVITE_OPTIONS_DISABLE_INVITE. The emulator checks the value and otherwise ignores it.
 INVITE_OPTIONS = frozenset({"FreeAccess", "NeedPermission", "DisableInvite"})
 MAX_APP_KEYS = 10
@@ -47,7 +47,7 @@ def _text_changes(body: JSON) -> dict[str, str]:
     for key, (_, limit) in TEXT_FIELDS.items():
         if key in body:
             changes[key] = v.text(body, key, max_bytes=limit)
-    # [U] A group must keep a name, so an empty Name is refused like a missing one at creation.
+    # Unverified: a group must keep a name, so an empty Name is refused like a missing one at creation.
     if changes.get("Name") == "":
         raise TimError(INVALID_PARAM, "Name must not be empty")
     return changes
@@ -59,13 +59,14 @@ def _operator(emu: TencentEmulator, ctx: CallContext, body: JSON) -> CallContext
     if not account:
         return ctx
     if account not in emu.state.accounts:
-        # [U] The doc lists From_Account without its error; 10019 "account does not exist" is closest.
+        # Unverified: the doc lists From_Account without its error; 10019 "account does not exist" is
+        # closest.
         raise TimError(ACCOUNT_MISSING, f"account {account} has not been imported")
     return CallContext(account, ctx.client_ip, ctx.platform, is_admin=ctx.is_admin)
 
 
 def _merge_app_data(group: Group, updates: dict[str, str]) -> None:
-    # [U] An empty Value deletes the key (as the SDKs' setGroupInfo customInfo does).
+    # Unverified: an empty Value deletes the key (as the SDKs' setGroupInfo customInfo does).
     merged = {**group.app_defined_data, **updates}
     merged = {k: val for k, val in merged.items() if val != ""}
     if len(merged) > MAX_APP_KEYS:
@@ -79,7 +80,7 @@ async def modify_group_base_info(emu: TencentEmulator, ctx: CallContext, body: J
     texts = _text_changes(body)
     max_members = v.integer(body, "MaxMemberNum", low=1, default=None)
     if max_members is not None and max_members < len(group.members):
-        # [U] Shrinking below the current member count is refused as an invalid parameter.
+        # Unverified: shrinking below the current member count is refused as an invalid parameter.
         raise TimError(INVALID_PARAM, "MaxMemberNum is below the current member count")
     apply_option = v.text(body, "ApplyJoinOption") if "ApplyJoinOption" in body else None
     if apply_option is not None and apply_option not in APPLY_OPTIONS:
@@ -104,9 +105,9 @@ async def modify_group_base_info(emu: TencentEmulator, ctx: CallContext, body: J
         group.mute_all = MUTE_VALUES[mute]
     group.info_seq += 1
     group.last_info_time = emu.now()
-    # [U] The callback lists the profile fields the request set (even to an unchanged value) and
-    # fires only when at least one of them is present: MaxMemberNum, ApplyJoinOption and
-    # MuteAllMember are not among its documented fields.
+    # The callback fires only when Name, Introduction, Notification, FaceUrl or custom fields are in
+    # the request: the doc says other profile fields never fire it. That it also lists a field set
+    # to its old value is unverified.
     event: JSON = dict(texts)
     if app_data:
         event["UserDefinedDataList"] = [{"Key": k, "Value": val} for k, val in app_data.items()]

@@ -1,8 +1,8 @@
 """``group_open_http_svc`` group lifecycle: create_group and destroy_group.
 
-The rules are the reference's (§2.1, §2.4, §2.5, §6): custom GroupId rules, Name ≤ 30 bytes,
-accounts imported first, no MemberList for AVChatRoom, 10021 vs 10025 for a taken ID, and a
-dismissed group answering 10010 from then on.
+The rules are the documented ones (docs/tencent-im.md, "Groups", "Limits"): custom GroupId
+rules, Name ≤ 30 bytes, accounts imported first, no MemberList for AVChatRoom, 10021 vs 10025 for
+a taken ID, and a dismissed group answering 10010 from then on.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ async def create_group(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JS
     if group_id:
         v.check_group_id(group_id)
     owner = v.text(body, "Owner_Account")
-    # [U] The initial-member cap is 100-500 depending on the doc edition; the emulator takes 500.
+    # The initial-member cap is 100 in the current English sample and 500 in older editions (unverified
+    # on the page itself); the emulator takes 500.
     members = v.member_accounts(v.array(body, "MemberList", required=False, max_len=500))
     if members and group_type == "AVChatRoom":
         raise TimError(NO_PERMISSION, "AVChatRoom groups take no MemberList at creation")
@@ -141,8 +142,8 @@ async def create_group(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JS
 def _check_id_free(emu: TencentEmulator, ctx: CallContext, group_id: str) -> None:
     existing = emu.state.live_group(group_id) if group_id else None
     if existing is None:
-        return  # [U] a dismissed group's ID may be reused
-    # [U] "taken and you are the owner" (10025) also covers an ownerless group this caller created.
+        return  # a dismissed group's ID may be reused (unverified)
+    # Unverified: "taken and you are the owner" (10025) also covers an ownerless group this caller created.
     if existing.owner == ctx.operator or (not existing.owner and existing.creator == ctx.operator):
         raise TimError(GROUP_ID_OWNED, "group ID already used, and you are its owner")
     raise TimError(GROUP_ID_TAKEN, "group ID already used by someone else")

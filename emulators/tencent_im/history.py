@@ -1,7 +1,7 @@
-"""``group_open_http_svc`` group_msg_get_simple: history pull, paged backwards (reference §2.7).
+"""``group_open_http_svc`` group_msg_get_simple: history pull, paged backwards.
 
 The gateway uses it to fill transcript gaps left by lost After-callbacks, so paging, ordering,
-IsFinished and "dismissed group = no history" (10010) matter.
+IsFinished and "dismissed group = no history" (10010) matter (docs/tencent-im.md, "Messages").
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ JSON = dict[str, Any]
 
 
 def history_entry(msg: StoredMessage) -> JSON:
-    # [U] Online-only messages use a seq but are not stored: they read back as placeholders (IsPlaceMsg 1).
-    # Recalled ones read back as IsPlaceMsg 2 (reference §2.7); [U] their MsgBody is empty as well.
+    # Online-only messages use a seq but are not stored, so they read back as placeholders
+    # (IsPlaceMsg 1): unverified, and the SEQ doc says only roaming-stored messages get a seq
+    # (docs/tencent-im.md, "Where the code differs from the docs"). Recalled ones read back as
+    # IsPlaceMsg 2 (documented); that their MsgBody is empty as well is unverified.
     place = 2 if msg.recalled else 1 if msg.online_only else 0
     return {
         "From_Account": msg.from_account,
@@ -38,8 +40,9 @@ def history_entry(msg: StoredMessage) -> JSON:
 async def group_msg_get_simple(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JSON:
     """Up to ReqMsgNumber (≤ 20) messages with seq ≤ ReqMsgSeq (default newest), newest first.
 
-    [U] Order newest-first is assumed from the doc sample. IsFinished is 1, or 2 when messages in
-    the requested range are past the retention period; the emulator never truncates by size (0).
+    Newest first, as in the doc sample (the order is not stated in words). IsFinished is 1, or 2
+    when messages in the requested range are past the retention period; the emulator never
+    truncates by size (0).
     """
     group = require_group(emu, body)
     if group.type == "AVChatRoom":

@@ -8,18 +8,18 @@ What the docs say (tencentcloud.com/zh/document/product/1047/34370, the callback
 is GroupId, Type, Requestor_Account (newer pages add EventTime); reply ErrorCode 0 lets the
 application continue ("if joining needs admin approval, it still waits for approval"), 1
 refuses it (the user gets 10016), and an ErrorCode in [10100, 10200] refuses it with that code
-and ErrorInfo passed on to the client. Group types (reference §2.1, Web SDK updateGroupProfile:
-"Work groups forbid applying; Meeting and AVChatRoom groups are free to join"):
+and ErrorInfo passed on to the client. Group types (docs/tencent-im.md, "Groups"; Web SDK
+updateGroupProfile: "Work groups forbid applying; Meeting and AVChatRoom groups are free to join"):
 
-* Private (Work): refused before any callback. [U] No doc names the code for "this group type
-  takes no applications"; the emulator answers 10007 "insufficient permission", the code the
+* Private (Work): refused before any callback. Unverified: no doc names the code for "this group
+  type takes no applications"; the emulator answers 10007 "insufficient permission", the code the
   error table illustrates with a Work-group permission case. Newer SDKs let a Work group open
   applications (V2TIMGroupAddOpt); the emulator keeps the classic rule.
-* ChatRoom (Meeting): after the callback allows it, the user joins at once and
-  AfterNewMemberJoin fires with JoinType "Apply" and the applicant as Operator_Account [U].
+* ChatRoom (Meeting): after the callback allows it, the user joins at once and AfterNewMemberJoin
+  fires with JoinType "Apply" and the applicant as Operator_Account (unverified).
 * Public: after the callback allows it, the application waits for approval. Kept minimal: it is
   recorded in ``Group.join_applications`` and nothing approves it; ApplyJoinOption is not
-  consulted [U: Tencent's per-group option may make some Public groups free to join].
+  consulted (unverified: Tencent's per-group option may make some Public groups free to join).
 * AVChatRoom and Community are not played (10004 from the test API): their join rules differ
   and the gateway never uses them.
 """
@@ -56,7 +56,7 @@ def _open_group(emu: TencentEmulator, group_id: str, account: str) -> Group:
     if group is None:
         raise TimError(GROUP_GONE, "group does not exist or has been dismissed")
     if account in group.members:
-        # [U] 10013 is documented for invitees who are already members; applicants get the same.
+        # Unverified: 10013 is documented for invitees who are already members; applicants get the same.
         raise TimError(ALREADY_MEMBER, f"{account} is already a member of the group")
     if group.type == "Private":
         raise TimError(NO_PERMISSION, "Private (Work) groups do not accept applications to join")

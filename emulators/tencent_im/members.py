@@ -36,7 +36,7 @@ async def add_group_member(emu: TencentEmulator, ctx: CallContext, body: JSON) -
         raise TimError(NO_PERMISSION, "add_group_member is not supported for AVChatRoom")
     accounts = v.member_accounts(v.array(body, "MemberList", max_len=300))
     v.integer(body, "Silence", low=0, high=1)
-    # [U] Whether REST invites trigger BeforeInviteJoinGroup is not verified; the emulator sends it
+    # REST adds trigger BeforeInviteJoinGroup (docs/tencent-im.md, "Members"); the emulator sends it
     # when the event is ticked, and honours ErrorCode 1 and RefusedMembers_Account in the reply.
     reply = await emu.callbacks.call_before(
         "Group.CallbackBeforeInviteJoinGroup",
@@ -90,14 +90,15 @@ async def delete_group_member(emu: TencentEmulator, ctx: CallContext, body: JSON
     group = require_group(emu, body)
     if group.type == "AVChatRoom":
         raise TimError(NO_PERMISSION, "AVChatRoom members cannot be kicked (mute them instead)")
-    # [U] 500 per call in the old CN doc; newer docs may say 100. The emulator accepts 500.
+    # The doc allows 100 per call (the old CN doc 500); the emulator still accepts 500, looser than the
+    # doc (docs/tencent-im.md, "Where the code differs from the docs").
     accounts = v.account_ids(v.array(body, "MemberToDel_Account", max_len=500))
     v.integer(body, "Silence", low=0, high=1)
     v.text(body, "Reason")
     if group.owner and group.owner in accounts:
-        # [U] The code for "cannot remove the owner" is not in the reference; 10004 is the closest.
+        # Unverified: no doc names the code for "cannot remove the owner"; 10004 is the closest.
         raise TimError(INVALID_PARAM, "the group owner cannot be removed")
-    # [U] Accounts that are not members are skipped silently; the call still succeeds.
+    # Accounts that are not members are skipped silently and the call still succeeds, as documented.
     removed = [a for a in dict.fromkeys(accounts) if group.members.pop(a, None) is not None]
     if removed:
         emit_exit(emu, group, removed, "Kicked", ctx)
@@ -133,8 +134,9 @@ def quit_group(emu: TencentEmulator, group_id: str, account: str, ctx: CallConte
 
 
 async def get_group_member_info(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JSON:
-    """[U] Not in the reference: body {GroupId, Limit?, Offset?, MemberInfoFilter?,
-    MemberRoleFilter?} → MemberNum plus a page of MemberList, as the doc is remembered."""
+    """Body {GroupId, Limit?, Offset?, MemberInfoFilter?, MemberRoleFilter?} → MemberNum plus a page
+    of MemberList (docs/tencent-im.md, "Members"). The filter names are unverified; the doc caps
+    Limit at 200, the emulator at 6000."""
     group = require_group(emu, body)
     if group.type == "AVChatRoom":
         raise TimError(NO_PERMISSION, "member lists of AVChatRoom groups are not available here")

@@ -1,4 +1,4 @@
-"""``group_open_http_svc`` send_group_msg (reference §2.6).
+"""``group_open_http_svc`` send_group_msg (docs/tencent-im.md, "Messages").
 
 One send path serves REST (as the App admin, OptPlatform RESTAPI) and the test API's "a user
 says X" (as that user, OptPlatform Web), so both fire the same callbacks.
@@ -49,7 +49,7 @@ MSG_TYPES = frozenset(
 )
 PRIORITIES = frozenset({"High", "Normal", "Low", "Lowest"})
 MAX_TEXT_BYTES = 8000  # 80002 above 8,000 bytes of text (send_group_msg error table)
-MAX_MESSAGE_BYTES = 12 * 1024  # a whole message is at most 12 KB (§6)
+MAX_MESSAGE_BYTES = 12 * 1024  # a whole message is at most 12 KB (docs/tencent-im.md, "Limits")
 
 
 def check_msg_body(elements: list[Any]) -> None:
@@ -69,7 +69,8 @@ def check_msg_body(elements: list[Any]) -> None:
         customs += element["MsgType"] == "TIMCustomElem"
     if customs > 1:
         raise TimError(INVALID_PARAM, "at most one TIMCustomElem per message")
-    # [U] Both limits are applied: 8,000 bytes of text, 12 KB for the serialised MsgBody.
+    # Both limits are applied: 8,000 bytes of text, 12 KB for the serialised MsgBody. Whether
+    # Tencent measures 12 KB on this serialisation is unverified.
     if (
         text_bytes > MAX_TEXT_BYTES
         or len(json.dumps(elements, ensure_ascii=False).encode()) > MAX_MESSAGE_BYTES
@@ -142,7 +143,8 @@ async def send_message(emu: TencentEmulator, ctx: CallContext, body: JSON) -> JS
     now = emu.now()
     seq = group.next_seq
     group.next_seq += 1
-    # [U] MsgId mimics "144115233406643804-1727580296-4026038328": <internal id>-<MsgTime>-<Random>.
+    # MsgId mimics the docs' sample "144115233406643804-1727580296-4026038328", read (unverified)
+    # as <internal id>-<MsgTime>-<Random>.
     msg = StoredMessage(
         seq,
         sender,

@@ -44,8 +44,8 @@ def _seqs(body: JSON) -> list[int]:
 def _recallable(emu: TencentEmulator, group: Group, seq: int) -> StoredMessage | None:
     """The stored message with this seq, if it can still be recalled.
 
-    [U] Not stored (online-only), already recalled, or past the roaming retention all answer
-    10030 "does not exist": the docs give no separate code for them.
+    Not stored (online-only), already recalled, or past the roaming retention all answer 10030
+    "does not exist" (unverified: the docs give no separate code for them).
     """
     oldest_kept = emu.config.clock() - emu.config.history_retention
     for msg in group.messages:
@@ -60,7 +60,7 @@ async def group_msg_recall(emu: TencentEmulator, ctx: CallContext, body: JSON) -
     group = require_group(emu, body)
     seqs = _seqs(body)
     if "TopicId" in body:
-        # [U] The emulator has no topics, so a TopicId can name nothing that exists: 10004.
+        # Unverified choice: the emulator has no topics, so a TopicId can name nothing that exists: 10004.
         raise TimError(INVALID_PARAM, "TopicId applies only to topic-enabled communities")
     v.text(body, "Reason")
     results: list[JSON] = []

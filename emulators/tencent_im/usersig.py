@@ -1,9 +1,9 @@
 """UserSig verification, the half of tls-sig-api-v2 that the package does not ship.
 
 Tencent's servers check every REST call's ``usersig``; the emulator must do the same so the
-gateway's signing code is exercised for real. This is the verify function from the reference
-(§3, tested there against tls-sig-api-v2 1.1), typed, and raising the ErrorCode Tencent answers
-with for each way a sig can be wrong. It deliberately imports nothing from :mod:`gateway`.
+gateway's signing code is exercised for real. It inverts tls-sig-api-v2 1.1's algorithm
+(docs/tencent-im.md, "UserSig") and raises the ErrorCode Tencent answers with for each way a sig
+can be wrong. It deliberately imports nothing from :mod:`gateway`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from TLSSigAPIv2 import TLSSigAPIv2
 
-# ErrorCodes of the public error table (reference §2.9).
+# ErrorCodes of the public error table (docs/tencent-im.md, "Error codes").
 SIG_EXPIRED = 70001
 SIG_UNDECODABLE = 70003
 SIG_BAD_SIGNATURE = 70009
@@ -48,7 +48,7 @@ def verify_usersig(
 ) -> dict[str, Any]:
     """Return the decoded sig document if ``usersig`` is valid, else raise :class:`UserSigError`.
 
-    The checks run in the reference's order: decodable, same SDKAppID, same identifier, HMAC
+    The checks run in this order: decodable, same SDKAppID, same identifier, HMAC
     made with ``key``, not expired (valid while ``now <= TLS.time + TLS.expire``).
     """
     try:

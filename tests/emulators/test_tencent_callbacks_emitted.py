@@ -39,7 +39,8 @@ CALLBACK_URL = "http://gateway.test/tencent/callback"
 JSON = dict[str, Any]
 OK: JSON = json.loads((FIXTURES / "callback-response-ok.json").read_text())
 
-# Fields the docs add in newer payloads (reference §5, samples README): allowed beyond a sample.
+# Fields the docs add in newer payloads (docs/tencent-im.md, "Callback payloads"): allowed beyond a
+# sample.
 NEWER_FIELDS = {"EventTime"}
 NEWER_MESSAGE_FIELDS = {"MsgId", "OnlineOnlyFlag", "CloudCustomData", "EventTime", "GroupAtInfo", "TopicId"}
 

@@ -1,4 +1,4 @@
-"""The Tencent IM emulator behaves like the documented service (reference/tencent-im.md).
+"""The Tencent IM emulator behaves like the documented service (docs/tencent-im.md).
 
 Raw HTTP against the ASGI app, UserSigs made by tls-sig-api-v2: no gateway code involved, so
 these tests pin down the emulator as an independent witness.

@@ -45,11 +45,12 @@ JSON = dict[str, Any]
 _USERSIG_PARAM = re.compile(r"usersig=[^&\s'\"]*", re.IGNORECASE)
 GONE_CODES = frozenset({10010, 10015})
 USERSIG_EXPIRED = 70001
+# Per-call list limits (docs/tencent-im.md, "Accounts", "Groups", "Members").
 MAX_ADD = 300  # add_group_member: up to 300 members per call
-MAX_DELETE = 100  # delete_group_member: [U] 500 in the old doc, maybe 100 now; 100 is safe for both
+MAX_DELETE = 100  # delete_group_member: 100 per call (the old CN doc allowed 500)
 MAX_CHECK = 100  # account_check
 MAX_INFO = 50  # get_group_info
-MEMBER_PAGE = 200  # get_group_member_info page size [U]
+MEMBER_PAGE = 200  # get_group_member_info: Limit is at most 200
 
 
 class TencentIMClient:
@@ -397,7 +398,7 @@ class TencentIMClient:
         if req_msg_seq is not None:
             body["ReqMsgSeq"] = req_msg_seq
         data = await self.call("group_open_http_svc", "group_msg_get_simple", body)
-        # The field table says MsgList, the sample RspMsgList (reference §2.7): accept both.
+        # The field table says MsgList, the sample RspMsgList (docs/tencent-im.md, "Messages"): accept both.
         raw = data.get("RspMsgList", data.get("MsgList")) or []
         messages = sorted((HistoryMessage.from_json(m) for m in raw), key=lambda m: m.msg_seq)
         lowest = messages[0].msg_seq if messages else 0

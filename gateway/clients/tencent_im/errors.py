@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from gateway.errors import PermanentError, RetryableError
 
-# Reference §2.9: rate limits, busy, timeouts. 70050 means "too many bad sigs, wait a minute".
+# Rate limits, busy, timeouts (docs/tencent-im.md, "Error codes"). 70050 means "too many bad sigs,
+# wait a minute".
 RETRYABLE_CODES: frozenset[int] = frozenset(
     {10002, 10006, 10023, 60007, 60008, 60011, 60018, 60019, 70169, 70050}
 )

@@ -77,7 +77,7 @@ class GroupInfo:
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> GroupInfo:
-        """Parse one GroupInfo entry; [U] field names as remembered from the doc (reference §2.5)."""
+        """Parse one GroupInfo entry; the field names are the doc sample's (docs/tencent-im.md, "Groups")."""
 
         def opt_int(key: str) -> int | None:
             value = item.get(key)

@@ -1,11 +1,12 @@
-"""Tencent IM REST domains by data centre (reference §1), and the names operators may use for them.
+"""Tencent IM REST domains by data centre, and the names operators may use for them.
 
-The domain must match the region the SDKAppID was created in; a wrong one answers 70016/70020.
+The domain must match the region the SDKAppID was created in; a wrong one answers 70016/70020
+(docs/tencent-im.md, "REST basics").
 """
 
 from __future__ import annotations
 
-# Reference §1: the REST domain of each data centre.
+# The REST domain of each data centre: https://www.tencentcloud.com/document/product/1047/34620
 REGION_DOMAINS: dict[str, str] = {
     "china": "console.tim.qq.com",
     "singapore": "adminapisgp.im.qcloud.com",
