@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulators.faults import Faults
+
 from . import ids
+from .operations import OPERATIONS
 
 OWNER_CHANGED = "case-owner-changed"
 CASE_CLOSED = "case-closed"
@@ -63,7 +66,8 @@ class SalesforceEmulatorConfig:
     ``jwt_public_key_pem`` holds a PEM certificate or public key that verifies JWT bearer
     assertions; without it the JWT flow answers ``invalid_grant``. ``instance_url`` is the
     org's public My Domain URL, used in token answers and outbound message URLs; when unset,
-    token answers use the URL the request came in on.
+    token answers use the URL the request came in on. ``faults`` are the emulator's live fault
+    knobs (:mod:`emulators.faults`; operation names in :mod:`.operations`).
     """
 
     client_id: str = "emulator-client-id"
@@ -82,11 +86,13 @@ class SalesforceEmulatorConfig:
     action_ids: dict[str, str] = field(default_factory=dict)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     id_seed: int | None = None
+    faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
         self.org_id = ids.to18(self.org_id)
         if not self.org_id.startswith(ids.ORGANIZATION):
             raise ValueError("SF_ORG_ID must start with 00D")
+        self.faults.check(OPERATIONS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], outbound_url: str | None) -> SalesforceEmulatorConfig:

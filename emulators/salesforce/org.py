@@ -34,7 +34,7 @@ class SalesforceEmulator:
     def __init__(self, config: SalesforceEmulatorConfig, *, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.ids = ids.IdFactory(config.id_seed)
-        self.faults = Faults()
+        self.faults: Faults = config.faults
         self.directory = Directory(self.ids)
         self.tokens = TokenStore(config.org_id, config.token_lifetime)
         self.records = Records(self.ids)

@@ -2,8 +2,10 @@
 
 Each request passes the same gates as the real API, in this order: API version (31.0-68.0,
 else 404), bearer token (else 401 INVALID_SESSION_ID), daily request limit (403
-REQUEST_LIMIT_EXCEEDED), injected faults; then the object's own rules. Every answer after the
-token check carries ``Sforce-Limit-Info``.
+REQUEST_LIMIT_EXCEEDED), injected faults (the operation's own, then the global ones;
+:mod:`.operations`); then the object's own rules. Every answer after the token check carries
+``Sforce-Limit-Info``. An operation told to lose its answer does its work first, then holds
+the answer (:meth:`emulators.faults.Faults.hold_answer`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _supported(version: str) -> bool:
     return match is not None and MIN_VERSION <= int(match.group(1)) <= MAX_VERSION
 
 
-async def _guarded(request: Request, handler: Handler) -> Response:
+async def _guarded(request: Request, handler: Handler, operation: str) -> Response:
     emulator: SalesforceEmulator = request.app.state.emulator
     if not _supported(request.path_params["version"]):
         # Unverified: the real answer's message for an unknown version
@@ -51,12 +53,14 @@ async def _guarded(request: Request, handler: Handler) -> Response:
         if emulator.api_usage > limit:
             raise err.ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         await emulator.faults.delay()
-        if code := emulator.faults.next_error():
+        if code := emulator.faults.next_error(operation):
             raise err.fault(code)
         response = await handler(request, emulator, token)
+        response.headers.update(headers)
     except err.ApiError as exc:
-        return exc.response(headers)
-    response.headers.update(headers)
+        response = exc.response(headers)
+    if emulator.faults.lose_answer(operation):
+        await emulator.faults.hold_answer(request.is_disconnected)
     return response
 
 
@@ -156,16 +160,22 @@ async def _unknown(request: Request, emulator: SalesforceEmulator, token: Token)
     raise err.not_found()
 
 
+def _operation(request: Request, verb: str) -> str:
+    return f"{request.path_params['sobject']}.{verb}"
+
+
 async def collection(request: Request) -> Response:
-    return await _guarded(request, _collection)
+    verb = "create" if request.method == "POST" else request.method.lower()
+    return await _guarded(request, _collection, _operation(request, verb))
 
 
 async def row(request: Request) -> Response:
-    return await _guarded(request, _row)
+    verb = {"GET": "get", "HEAD": "get", "PATCH": "update"}.get(request.method, request.method.lower())
+    return await _guarded(request, _row, _operation(request, verb))
 
 
 async def unknown(request: Request) -> Response:
-    return await _guarded(request, _unknown)
+    return await _guarded(request, _unknown, "unknown")
 
 
 async def versions(request: Request) -> Response:
