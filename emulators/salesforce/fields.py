@@ -17,15 +17,26 @@ from . import rest_errors as err
 
 @dataclass(frozen=True)
 class Field:
+    """One field's rules.
+
+    ``external_id``/``unique``/``case_sensitive`` are the custom-field attributes of those
+    names.
+    """
+
     label: str
-    kind: str  # string | picklist | reference | boolean | datetime | id
+    kind: str  # string | picklist | reference | boolean | datetime | id | base64 | int
     writable: bool = True
     max_bytes: int | None = None  # limit in UTF-8 bytes (CaseComment.CommentBody)
     max_chars: int | None = None
     values: tuple[str, ...] = ()  # restricted picklist values
     prefixes: tuple[str, ...] = ()  # reference key prefixes
+    external_id: bool = False
+    unique: bool = False
+    case_sensitive: bool = False
 
 
+TICKET_ID = "IM_Ticket_Id__c"
+TICKET_ID_LENGTH = 64
 CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
 CLOSED_STATUSES = frozenset({"Closed"})
 
@@ -58,6 +69,10 @@ CASE: dict[str, Field] = {
     "AccountId": Field("Account ID", "reference", prefixes=(ids.ACCOUNT,)),
     "ParentId": Field("Parent Case ID", "reference", prefixes=(ids.CASE,)),
     "Comments": Field("Internal Comments", "string", max_bytes=4000),  # write-only helper
+    # The gateway's ticket key, as salesforce_workflows/ deploys it: Text(64), External ID,
+    # Unique, case-insensitive: a UUID's hex digits "are case insensitive on input" (RFC 4122
+    # section 3, now RFC 9562), so "ABC…" and "abc…" are one ticket and can never be two Cases.
+    TICKET_ID: Field("IM Ticket ID", "string", max_chars=TICKET_ID_LENGTH, external_id=True, unique=True),
 }
 
 CASE_COMMENT: dict[str, Field] = {
@@ -81,6 +96,33 @@ CONTENT_VERSION: dict[str, Field] = {
     "ContentSize": Field("Size", "int", writable=False),
     "CreatedDate": Field("Created Date", "datetime", writable=False),
 }
+
+
+def lookup(spec: Mapping[str, Field], name: str) -> tuple[str, Field] | None:
+    """``(API name, Field)`` for ``name`` in any letter case (API names are case-insensitive)."""
+    lowered = name.lower()
+    return next(((key, f) for key, f in spec.items() if key.lower() == lowered), None)
+
+
+def same_value(field: Field, a: object, b: object) -> bool:
+    """Whether two values of ``field`` are equal, as Salesforce compares them.
+
+    Strings compare case-insensitively unless the field is unique and case-sensitive
+    (docs/salesforce.md#upsert-by-external-id); ids on their 18-character form.
+    """
+    if isinstance(a, str) and isinstance(b, str):
+        if field.kind in ("id", "reference"):
+            return _id18(a) == _id18(b)
+        if not (field.unique and field.case_sensitive):
+            return a.casefold() == b.casefold()
+    return a == b
+
+
+def _id18(value: str) -> str:
+    try:
+        return ids.to18(value)
+    except ValueError:
+        return value
 
 
 def check_write(sobject: str, spec: Mapping[str, Field], body: Mapping[str, object]) -> dict[str, object]:

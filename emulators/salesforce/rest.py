@@ -1,4 +1,4 @@
-"""REST API ``/services/data/vXX.X/...``: sObject create/read/update for the gateway's objects.
+"""REST API ``/services/data/vXX.X/...``: sObjects and upsert by external id.
 
 Each request passes the same gates as the real API, in this order: API version (31.0-68.0,
 else 404), bearer token (else 401 INVALID_SESSION_ID), daily request limit (403
@@ -156,6 +156,32 @@ async def _row(request: Request, emulator: SalesforceEmulator, token: Token) -> 
     raise _method_not_allowed(request.method, "GET,PATCH,HEAD" if sobject == "Case" else "GET,HEAD")
 
 
+async def _upsert(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``PATCH …/sobjects/Case/{field}/{value}``: 201 ``created: true`` or 200 ``created: false``.
+
+    The answer shapes of API 46.0 and later (docs/salesforce.md#upsert-by-external-id).
+    """
+    sobject = request.path_params["sobject"]
+    if sobject != "Case":
+        raise err.not_found()
+    if request.method != "PATCH":
+        raise _method_not_allowed(request.method, "PATCH")  # GET by external id is not emulated
+    body = await _json_body(request)
+    try:
+        case, created = emulator.upsert_case(
+            request.path_params["field"],
+            request.path_params["value"],
+            body,
+            user_id=token.user_id,
+            auto_assign=_auto_assign(request),
+        )
+    except err.MultipleMatches as exc:
+        exc.version = request.path_params["version"]
+        raise
+    answer = {"id": case["Id"], "success": True, "errors": [], "created": created}
+    return JSONResponse(answer, status_code=201 if created else 200)
+
+
 async def _unknown(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
     raise err.not_found()
 
@@ -172,6 +198,10 @@ async def collection(request: Request) -> Response:
 async def row(request: Request) -> Response:
     verb = {"GET": "get", "HEAD": "get", "PATCH": "update"}.get(request.method, request.method.lower())
     return await _guarded(request, _row, _operation(request, verb))
+
+
+async def upsert(request: Request) -> Response:
+    return await _guarded(request, _upsert, _operation(request, "upsert"))
 
 
 async def unknown(request: Request) -> Response:
@@ -194,5 +224,6 @@ routes = [
     Route("/services/data/{version}/sobjects/{sobject}", collection, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/", collection, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/{record_id}", row, methods=ALL_METHODS),
+    Route("/services/data/{version}/sobjects/{sobject}/{field}/{value}", upsert, methods=ALL_METHODS),
     Route("/services/data/{version}/{rest:path}", unknown, methods=ALL_METHODS),
 ]
