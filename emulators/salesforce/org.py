@@ -20,6 +20,7 @@ from .config import CASE_CLOSED, OWNER_CHANGED, TRIGGERS, SalesforceEmulatorConf
 from .directory import Directory
 from .outbound import OutboundSender
 from .outbound_xml import render_notifications
+from .query import Cursors
 from .records import Record, Records
 from .tokens import TokenStore
 
@@ -38,6 +39,7 @@ class SalesforceEmulator:
         self.directory = Directory(self.ids)
         self.tokens = TokenStore(config.org_id, config.token_lifetime)
         self.records = Records(self.ids)
+        self.cursors = Cursors(lambda: self.ids.new(ids.QUERY_LOCATOR), config.query_batch_size)
         self.api_usage = 0
         # Tests may replace the clock to reproduce a sample's timestamps.
         self.clock: Callable[[], datetime] = _utcnow

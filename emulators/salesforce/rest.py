@@ -1,4 +1,4 @@
-"""REST API ``/services/data/vXX.X/...``: sObjects and upsert by external id.
+"""REST API ``/services/data/vXX.X/...``: sObjects, upsert by external id, and SOQL queries.
 
 Each request passes the same gates as the real API, in this order: API version (31.0-68.0,
 else 404), bearer token (else 401 INVALID_SESSION_ID), daily request limit (403
@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import fields, ids
+from . import fields, ids, query
 from . import rest_errors as err
+from .operations import QUERY
 from .org import SalesforceEmulator
 from .records import Record
 from .tokens import Token
@@ -182,6 +183,37 @@ async def _upsert(request: Request, emulator: SalesforceEmulator, token: Token) 
     return JSONResponse(answer, status_code=201 if created else 200)
 
 
+async def _query(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``GET …/query?q=SOQL`` (the subset of :mod:`.soql`), first page."""
+    if request.method != "GET":
+        raise _method_not_allowed(request.method, "GET,HEAD")
+    text = request.query_params.get("q")
+    if not text:
+        # Unverified: the message for a missing q.
+        raise err.ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    version = request.path_params["version"]
+    rows = query.run(text, _query_sources(emulator), version)
+    return JSONResponse(emulator.cursors.first_page(rows, version))
+
+
+async def _query_more(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``GET …/query/{locator}-{offset}``: a further page of an earlier query."""
+    if request.method != "GET":
+        raise _method_not_allowed(request.method, "GET,HEAD")
+    version = request.path_params["version"]
+    return JSONResponse(emulator.cursors.next_page(request.path_params["locator"], version))
+
+
+def _query_sources(emulator: SalesforceEmulator) -> dict[str, list[Record]]:
+    records = emulator.records
+    return {
+        "Case": list(records.cases.values()),
+        "CaseComment": list(records.comments.values()),
+        "ContentVersion": list(records.versions.values()),
+        "User": [u.record() for u in emulator.directory.users.values()],
+    }
+
+
 async def _unknown(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
     raise err.not_found()
 
@@ -202,6 +234,14 @@ async def row(request: Request) -> Response:
 
 async def upsert(request: Request) -> Response:
     return await _guarded(request, _upsert, _operation(request, "upsert"))
+
+
+async def soql_query(request: Request) -> Response:
+    return await _guarded(request, _query, QUERY)
+
+
+async def soql_query_more(request: Request) -> Response:
+    return await _guarded(request, _query_more, QUERY)
 
 
 async def unknown(request: Request) -> Response:
@@ -225,5 +265,8 @@ routes = [
     Route("/services/data/{version}/sobjects/{sobject}/", collection, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/{record_id}", row, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/{field}/{value}", upsert, methods=ALL_METHODS),
+    Route("/services/data/{version}/query", soql_query, methods=ALL_METHODS),
+    Route("/services/data/{version}/query/", soql_query, methods=ALL_METHODS),
+    Route("/services/data/{version}/query/{locator}", soql_query_more, methods=ALL_METHODS),
     Route("/services/data/{version}/{rest:path}", unknown, methods=ALL_METHODS),
 ]
