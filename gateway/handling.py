@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.clients.salesforce.models import SalesforceUser
+from gateway.clients.salesforce.models import SalesforceUser, UpsertResult
 from gateway.clients.tencent_im.models import AddMembersResult, GroupInfo, HistoryPage, SentMessage
 from gateway.events import Event
 
@@ -78,6 +78,12 @@ class Salesforce(Protocol):
     """What handlers may do in Salesforce (as the gateway's integration user)."""
 
     async def create_case(self, fields: Mapping[str, object]) -> str: ...
+
+    async def upsert_case(
+        self, external_id_field: str, external_id: str, fields: Mapping[str, object]
+    ) -> UpsertResult: ...
+
+    async def query(self, soql: str) -> list[dict[str, Any]]: ...
 
     async def get_case(self, case_id: str) -> dict[str, Any]: ...
 

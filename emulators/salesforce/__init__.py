@@ -17,8 +17,11 @@ The org is seeded with an integration user (username ``SF_JWT_USERNAME``; the Ru
 client credentials) and a "Support Queue" that assignment rules give new Cases to.
 
 Endpoints: ``POST /services/oauth2/token``, ``GET /services/oauth2/userinfo``,
-``/services/data/vXX.X/sobjects/{Case,CaseComment,ContentVersion,User}[/{id}]``, and the
-JSON test API under ``/_emulator`` (see :mod:`.control`). Nothing here imports :mod:`gateway`.
+``/services/data/vXX.X/sobjects/{Case,CaseComment,ContentVersion,User}[/{id}]``,
+``PATCH /services/data/vXX.X/sobjects/Case/IM_Ticket_Id__c/{value}`` (upsert),
+``GET /services/data/vXX.X/query?q=`` (the SOQL subset of :mod:`.soql`, paged), and the JSON
+test API under ``/_emulator`` (see :mod:`.control`; fault knobs per operation in
+:mod:`.operations`). Nothing here imports :mod:`gateway`.
 """
 
 from .app import create_app

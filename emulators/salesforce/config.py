@@ -10,11 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulators.faults import Faults
+
 from . import ids
+from .operations import OPERATIONS
 
 OWNER_CHANGED = "case-owner-changed"
 CASE_CLOSED = "case-closed"
 TRIGGERS = (OWNER_CHANGED, CASE_CLOSED)
+MAX_QUERY_BATCH = 2000  # records per query page (docs/salesforce.md#soql-query)
 
 # The fields our outbound messages send by default (Id always first, then alphabetical;
 # docs/salesforce.md#outbound-envelope). Tests that compare against the fixture envelopes in
@@ -63,7 +67,10 @@ class SalesforceEmulatorConfig:
     ``jwt_public_key_pem`` holds a PEM certificate or public key that verifies JWT bearer
     assertions; without it the JWT flow answers ``invalid_grant``. ``instance_url`` is the
     org's public My Domain URL, used in token answers and outbound message URLs; when unset,
-    token answers use the URL the request came in on.
+    token answers use the URL the request came in on. ``faults`` are the emulator's live fault
+    knobs (:mod:`emulators.faults`; operation names in :mod:`.operations`). A query answers
+    at most ``query_batch_size`` records per page (Salesforce's 2,000, docs/salesforce.md#soql-query);
+    tests lower it to page through a few records.
     """
 
     client_id: str = "emulator-client-id"
@@ -82,11 +89,16 @@ class SalesforceEmulatorConfig:
     action_ids: dict[str, str] = field(default_factory=dict)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     id_seed: int | None = None
+    faults: Faults = field(default_factory=Faults)
+    query_batch_size: int = MAX_QUERY_BATCH
 
     def __post_init__(self) -> None:
         self.org_id = ids.to18(self.org_id)
         if not self.org_id.startswith(ids.ORGANIZATION):
             raise ValueError("SF_ORG_ID must start with 00D")
+        if not 1 <= self.query_batch_size <= MAX_QUERY_BATCH:
+            raise ValueError(f"query_batch_size must be 1 to {MAX_QUERY_BATCH}")
+        self.faults.check(OPERATIONS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], outbound_url: str | None) -> SalesforceEmulatorConfig:

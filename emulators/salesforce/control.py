@@ -20,6 +20,7 @@ from starlette.routing import Route
 from . import fields
 from . import rest_errors as err
 from .oauth import token_answer
+from .operations import OPERATIONS
 from .org import SalesforceEmulator
 from .records import Record
 
@@ -143,17 +144,25 @@ async def expire_tokens(request: Request) -> Any:
 
 @_handled
 async def faults(request: Request) -> Any:
-    emulator = _emulator(request)
+    """GET shows the fault knobs; PUT sets those it names (:mod:`emulators.faults`, :mod:`.operations`).
+
+    The knobs are checked on a copy first, so a refused PUT changes nothing.
+    """
+    live = _emulator(request).faults
     if request.method == "PUT":
         body = await _body(request)
-        known = {f.name for f in dataclasses.fields(emulator.faults) if not f.name.startswith("_")}
-        unknown = set(body) - known
+        unknown = set(body) - set(live.knobs())
         if unknown:
             raise err.ApiError(400, "INVALID_INPUT", f"unknown fault knobs: {sorted(unknown)}")
-        for name, value in body.items():
-            setattr(emulator.faults, name, value)
-        emulator.faults.__post_init__()  # reseed, so a test's fault sequence is repeatable
-    return {f.name: getattr(emulator.faults, f.name) for f in dataclasses.fields(emulator.faults) if f.init}
+        try:
+            candidate = dataclasses.replace(live, **body)
+            candidate.check(OPERATIONS)
+        except (TypeError, ValueError) as exc:
+            raise err.ApiError(400, "INVALID_INPUT", str(exc)) from None
+        for name, value in candidate.knobs().items():
+            setattr(live, name, value)  # the same object: the outbound sender shares it
+        live.__post_init__()  # reseed, so a test's fault sequence is repeatable
+    return live.knobs()
 
 
 @_handled

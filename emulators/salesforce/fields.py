@@ -17,15 +17,30 @@ from . import rest_errors as err
 
 @dataclass(frozen=True)
 class Field:
+    """One field's rules, for writes and for SOQL.
+
+    ``external_id``/``unique``/``case_sensitive`` are the custom-field attributes of those
+    names. ``queryable`` False keeps a write-only field out of SOQL; ``filterable`` False keeps
+    a long text area or base64 field out of WHERE and ORDER BY (unverified for
+    Case.Description, whose reference lists no Filter property in our copy).
+    """
+
     label: str
-    kind: str  # string | picklist | reference | boolean | datetime | id
+    kind: str  # string | picklist | reference | boolean | datetime | id | base64 | int
     writable: bool = True
     max_bytes: int | None = None  # limit in UTF-8 bytes (CaseComment.CommentBody)
     max_chars: int | None = None
     values: tuple[str, ...] = ()  # restricted picklist values
     prefixes: tuple[str, ...] = ()  # reference key prefixes
+    external_id: bool = False
+    unique: bool = False
+    case_sensitive: bool = False
+    queryable: bool = True
+    filterable: bool = True
 
 
+TICKET_ID = "IM_Ticket_Id__c"
+TICKET_ID_LENGTH = 64
 CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
 CLOSED_STATUSES = frozenset({"Closed"})
 
@@ -41,7 +56,7 @@ CASE: dict[str, Field] = {
     "SystemModstamp": Field("System Modstamp", "datetime", writable=False),
     "IsDeleted": Field("Deleted", "boolean", writable=False),
     "Subject": Field("Subject", "string", max_chars=255),
-    "Description": Field("Description", "string", max_chars=32000),
+    "Description": Field("Description", "string", max_chars=32000, filterable=False),
     "SuppliedName": Field("Web Name", "string", max_chars=80),
     "SuppliedEmail": Field("Web Email", "string", max_chars=80),
     "SuppliedPhone": Field("Web Phone", "string", max_chars=40),
@@ -57,7 +72,11 @@ CASE: dict[str, Field] = {
     "ContactId": Field("Contact ID", "reference", prefixes=(ids.CONTACT,)),
     "AccountId": Field("Account ID", "reference", prefixes=(ids.ACCOUNT,)),
     "ParentId": Field("Parent Case ID", "reference", prefixes=(ids.CASE,)),
-    "Comments": Field("Internal Comments", "string", max_bytes=4000),  # write-only helper
+    "Comments": Field("Internal Comments", "string", max_bytes=4000, queryable=False),  # write-only helper
+    # The gateway's ticket key, as salesforce_workflows/ deploys it: Text(64), External ID,
+    # Unique, case-insensitive: a UUID's hex digits "are case insensitive on input" (RFC 4122
+    # section 3, now RFC 9562), so "ABC…" and "abc…" are one ticket and can never be two Cases.
+    TICKET_ID: Field("IM Ticket ID", "string", max_chars=TICKET_ID_LENGTH, external_id=True, unique=True),
 }
 
 CASE_COMMENT: dict[str, Field] = {
@@ -74,13 +93,60 @@ CONTENT_VERSION: dict[str, Field] = {
     "Id": Field("Content Version ID", "id", writable=False),
     "Title": Field("Title", "string", max_chars=255),
     "PathOnClient": Field("Path On Client", "string", max_chars=500),
-    "VersionData": Field("Version Data", "base64"),
+    "VersionData": Field("Version Data", "base64", filterable=False),
     "Description": Field("Description", "string", max_chars=1000),
     "FirstPublishLocationId": Field("First Publish Location ID", "reference", prefixes=(ids.CASE, ids.USER)),
     "ContentDocumentId": Field("Content Document ID", "reference", writable=False),
     "ContentSize": Field("Size", "int", writable=False),
     "CreatedDate": Field("Created Date", "datetime", writable=False),
+    "CreatedById": Field("Created By ID", "reference", writable=False),
 }
+
+# Users are read-only here (the directory owns them); the fields of User.record().
+USER: dict[str, Field] = {
+    "Id": Field("User ID", "id", writable=False),
+    "Username": Field("Username", "string", writable=False),
+    "Name": Field("Full Name", "string", writable=False),
+    "FirstName": Field("First Name", "string", writable=False),
+    "LastName": Field("Last Name", "string", writable=False),
+    "Email": Field("Email", "string", writable=False),
+    "IsActive": Field("Active", "boolean", writable=False),
+    "FederationIdentifier": Field("SAML Federation ID", "string", writable=False),
+}
+
+SPECS: dict[str, dict[str, Field]] = {
+    "Case": CASE,
+    "CaseComment": CASE_COMMENT,
+    "ContentVersion": CONTENT_VERSION,
+    "User": USER,
+}
+
+
+def lookup(spec: Mapping[str, Field], name: str) -> tuple[str, Field] | None:
+    """``(API name, Field)`` for ``name`` in any letter case (API names are case-insensitive)."""
+    lowered = name.lower()
+    return next(((key, f) for key, f in spec.items() if key.lower() == lowered), None)
+
+
+def same_value(field: Field, a: object, b: object) -> bool:
+    """Whether two values of ``field`` are equal, as Salesforce compares them.
+
+    Strings compare case-insensitively unless the field is unique and case-sensitive
+    (docs/salesforce.md#soql-query); ids on their 18-character form.
+    """
+    if isinstance(a, str) and isinstance(b, str):
+        if field.kind in ("id", "reference"):
+            return _id18(a) == _id18(b)
+        if not (field.unique and field.case_sensitive):
+            return a.casefold() == b.casefold()
+    return a == b
+
+
+def _id18(value: str) -> str:
+    try:
+        return ids.to18(value)
+    except ValueError:
+        return value
 
 
 def check_write(sobject: str, spec: Mapping[str, Field], body: Mapping[str, object]) -> dict[str, object]:

@@ -26,6 +26,7 @@ ACTION = "04k"
 ORGANIZATION = "00D"
 CONTACT = "003"
 ACCOUNT = "001"
+QUERY_LOCATOR = "01g"  # as in the Query resource's sample nextRecordsUrl (docs/salesforce.md#soql-query)
 
 
 def checksum(id15: str) -> str:

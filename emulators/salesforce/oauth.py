@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from .operations import TOKEN
 from .org import SalesforceEmulator
 from .tokens import Token, token_signature
 
@@ -59,8 +60,29 @@ def token_answer(request: Request, emulator: SalesforceEmulator, token: Token) -
 
 
 async def token_endpoint(request: Request) -> Response:
-    """``POST /services/oauth2/token`` for client_credentials and JWT bearer."""
+    """``POST /services/oauth2/token`` for client_credentials and JWT bearer.
+
+    Fault knobs of operation ``token`` (:mod:`.operations`): a forced code answers instead
+    (an OAuth ``error`` with HTTP 400, or ``http:NNN`` for that bare status); a lost answer
+    issues the token, then holds the answer.
+    """
     emulator = _emulator(request)
+    if code := emulator.faults.forced_error_for(TOKEN):
+        response = _forced(code)
+    else:
+        response = await _grant(request, emulator)
+    if emulator.faults.lose_answer(TOKEN):
+        await emulator.faults.hold_answer(request.is_disconnected)
+    return response
+
+
+def _forced(code: str) -> Response:
+    if code.startswith("http:") and code[5:].isdigit():
+        return Response(status_code=int(code[5:]))
+    return _oauth_error(code, "injected fault")
+
+
+async def _grant(request: Request, emulator: SalesforceEmulator) -> Response:
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
     grant = form.get("grant_type", "")
     if grant == "client_credentials":

@@ -20,6 +20,7 @@ from .config import CASE_CLOSED, OWNER_CHANGED, TRIGGERS, SalesforceEmulatorConf
 from .directory import Directory
 from .outbound import OutboundSender
 from .outbound_xml import render_notifications
+from .query import Cursors
 from .records import Record, Records
 from .tokens import TokenStore
 
@@ -34,10 +35,11 @@ class SalesforceEmulator:
     def __init__(self, config: SalesforceEmulatorConfig, *, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.ids = ids.IdFactory(config.id_seed)
-        self.faults = Faults()
+        self.faults: Faults = config.faults
         self.directory = Directory(self.ids)
         self.tokens = TokenStore(config.org_id, config.token_lifetime)
         self.records = Records(self.ids)
+        self.cursors = Cursors(lambda: self.ids.new(ids.QUERY_LOCATOR), config.query_batch_size)
         self.api_usage = 0
         # Tests may replace the clock to reproduce a sample's timestamps.
         self.clock: Callable[[], datetime] = _utcnow
@@ -75,6 +77,7 @@ class SalesforceEmulator:
         """Insert a Case. Flows fire on update only, so a create sends no outbound message."""
         values = fields.check_write("Case", fields.CASE, body)
         self._check_owner(values)
+        self._check_unique(values, None)
         owner = self.assignment_owner_id if auto_assign else str(values.get("OwnerId") or user_id)
         return self.records.new_case(values, owner_id=owner, user_id=user_id, now=self.now())
 
@@ -90,6 +93,7 @@ class SalesforceEmulator:
             raise err.not_found()
         values = fields.check_write("Case", fields.CASE, body)
         self._check_owner(values)
+        self._check_unique(values, case["Id"])
         if auto_assign:
             # Unverified: we let the rule win over an OwnerId in the same request.
             values["OwnerId"] = self.assignment_owner_id
@@ -100,6 +104,31 @@ class SalesforceEmulator:
         if case["IsClosed"] and not closed_before:
             self.outbound.enqueue(CASE_CLOSED, case["Id"])
         return case
+
+    def upsert_case(
+        self, field_name: str, value: str, body: Mapping[str, object], *, user_id: str, auto_assign: bool
+    ) -> tuple[Record, bool]:
+        """Insert or update the Case whose external id ``field_name`` is ``value``; ``(case, created)``.
+
+        As Salesforce's upsert (docs/salesforce.md#upsert-by-external-id): no match inserts
+        (assignment rules as on create), one match updates (assignment rules as on any REST
+        update: ``Sforce-Auto-Assign`` TRUE or absent reassigns, as the header is documented
+        for updated Cases), several matches answer 300 and write nothing.
+        """
+        found = fields.lookup(fields.CASE, field_name)
+        if found is None:
+            raise err.not_found()
+        name, spec = found
+        if not spec.external_id:
+            raise err.not_external_id(name, "Case")
+        if any(key.lower() == name.lower() for key in body):
+            raise err.external_id_in_body(name)
+        matches = [c for c in self.records.cases.values() if fields.same_value(spec, c.get(name), value)]
+        if len(matches) > 1:
+            raise err.MultipleMatches("Case", [c["Id"] for c in matches])
+        if matches:
+            return self.update_case(matches[0]["Id"], body, user_id=user_id, auto_assign=auto_assign), False
+        return self.create_case({**body, name: value}, user_id=user_id, auto_assign=auto_assign), True
 
     def change_owner(self, case_id: str, owner_id: str, *, by: str | None = None) -> Record:
         """An agent or admin reassigns the Case in the UI (no assignment rules)."""
@@ -115,6 +144,16 @@ class SalesforceEmulator:
     def _check_owner(self, values: Mapping[str, object]) -> None:
         if "OwnerId" in values and not self.directory.is_owner(str(values["OwnerId"])):
             raise err.bad_reference("OwnerId")
+
+    def _check_unique(self, values: Mapping[str, object], case_id: str | None) -> None:
+        """A unique field's value may be held by one Case only (compared as the field compares)."""
+        for name, value in values.items():
+            spec = fields.CASE[name]
+            if not spec.unique or value is None:
+                continue
+            for other in self.records.cases.values():
+                if other["Id"] != case_id and fields.same_value(spec, other.get(name), value):
+                    raise err.duplicate_value(name, other["Id"])
 
     # ---- Outbound ---------------------------------------------------------------------
     def render_outbound(self, trigger: str, items: list[tuple[str, str]]) -> bytes:

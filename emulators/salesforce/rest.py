@@ -1,9 +1,11 @@
-"""REST API ``/services/data/vXX.X/...``: sObject create/read/update for the gateway's objects.
+"""REST API ``/services/data/vXX.X/...``: sObjects, upsert by external id, and SOQL queries.
 
 Each request passes the same gates as the real API, in this order: API version (31.0-68.0,
 else 404), bearer token (else 401 INVALID_SESSION_ID), daily request limit (403
-REQUEST_LIMIT_EXCEEDED), injected faults; then the object's own rules. Every answer after the
-token check carries ``Sforce-Limit-Info``.
+REQUEST_LIMIT_EXCEEDED), injected faults (the operation's own, then the global ones;
+:mod:`.operations`); then the object's own rules. Every answer after the token check carries
+``Sforce-Limit-Info``. An operation told to lose its answer does its work first, then holds
+the answer (:meth:`emulators.faults.Faults.hold_answer`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import fields, ids
+from . import fields, ids, query
 from . import rest_errors as err
+from .operations import QUERY
 from .org import SalesforceEmulator
 from .records import Record
 from .tokens import Token
@@ -35,7 +38,7 @@ def _supported(version: str) -> bool:
     return match is not None and MIN_VERSION <= int(match.group(1)) <= MAX_VERSION
 
 
-async def _guarded(request: Request, handler: Handler) -> Response:
+async def _guarded(request: Request, handler: Handler, operation: str) -> Response:
     emulator: SalesforceEmulator = request.app.state.emulator
     if not _supported(request.path_params["version"]):
         # Unverified: the real answer's message for an unknown version
@@ -51,12 +54,14 @@ async def _guarded(request: Request, handler: Handler) -> Response:
         if emulator.api_usage > limit:
             raise err.ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         await emulator.faults.delay()
-        if code := emulator.faults.next_error():
+        if code := emulator.faults.next_error(operation):
             raise err.fault(code)
         response = await handler(request, emulator, token)
+        response.headers.update(headers)
     except err.ApiError as exc:
-        return exc.response(headers)
-    response.headers.update(headers)
+        response = exc.response(headers)
+    if emulator.faults.lose_answer(operation):
+        await emulator.faults.hold_answer(request.is_disconnected)
     return response
 
 
@@ -152,20 +157,95 @@ async def _row(request: Request, emulator: SalesforceEmulator, token: Token) -> 
     raise _method_not_allowed(request.method, "GET,PATCH,HEAD" if sobject == "Case" else "GET,HEAD")
 
 
+async def _upsert(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``PATCH …/sobjects/Case/{field}/{value}``: 201 ``created: true`` or 200 ``created: false``.
+
+    The answer shapes of API 46.0 and later (docs/salesforce.md#upsert-by-external-id).
+    """
+    sobject = request.path_params["sobject"]
+    if sobject != "Case":
+        raise err.not_found()
+    if request.method != "PATCH":
+        raise _method_not_allowed(request.method, "PATCH")  # GET by external id is not emulated
+    body = await _json_body(request)
+    try:
+        case, created = emulator.upsert_case(
+            request.path_params["field"],
+            request.path_params["value"],
+            body,
+            user_id=token.user_id,
+            auto_assign=_auto_assign(request),
+        )
+    except err.MultipleMatches as exc:
+        exc.version = request.path_params["version"]
+        raise
+    answer = {"id": case["Id"], "success": True, "errors": [], "created": created}
+    return JSONResponse(answer, status_code=201 if created else 200)
+
+
+async def _query(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``GET …/query?q=SOQL`` (the subset of :mod:`.soql`), first page."""
+    if request.method != "GET":
+        raise _method_not_allowed(request.method, "GET,HEAD")
+    text = request.query_params.get("q")
+    if not text:
+        # Unverified: the message for a missing q.
+        raise err.ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    version = request.path_params["version"]
+    rows = query.run(text, _query_sources(emulator), version)
+    return JSONResponse(emulator.cursors.first_page(rows, version))
+
+
+async def _query_more(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
+    """``GET …/query/{locator}-{offset}``: a further page of an earlier query."""
+    if request.method != "GET":
+        raise _method_not_allowed(request.method, "GET,HEAD")
+    version = request.path_params["version"]
+    return JSONResponse(emulator.cursors.next_page(request.path_params["locator"], version))
+
+
+def _query_sources(emulator: SalesforceEmulator) -> dict[str, list[Record]]:
+    records = emulator.records
+    return {
+        "Case": list(records.cases.values()),
+        "CaseComment": list(records.comments.values()),
+        "ContentVersion": list(records.versions.values()),
+        "User": [u.record() for u in emulator.directory.users.values()],
+    }
+
+
 async def _unknown(request: Request, emulator: SalesforceEmulator, token: Token) -> Response:
     raise err.not_found()
 
 
+def _operation(request: Request, verb: str) -> str:
+    return f"{request.path_params['sobject']}.{verb}"
+
+
 async def collection(request: Request) -> Response:
-    return await _guarded(request, _collection)
+    verb = "create" if request.method == "POST" else request.method.lower()
+    return await _guarded(request, _collection, _operation(request, verb))
 
 
 async def row(request: Request) -> Response:
-    return await _guarded(request, _row)
+    verb = {"GET": "get", "HEAD": "get", "PATCH": "update"}.get(request.method, request.method.lower())
+    return await _guarded(request, _row, _operation(request, verb))
+
+
+async def upsert(request: Request) -> Response:
+    return await _guarded(request, _upsert, _operation(request, "upsert"))
+
+
+async def soql_query(request: Request) -> Response:
+    return await _guarded(request, _query, QUERY)
+
+
+async def soql_query_more(request: Request) -> Response:
+    return await _guarded(request, _query_more, QUERY)
 
 
 async def unknown(request: Request) -> Response:
-    return await _guarded(request, _unknown)
+    return await _guarded(request, _unknown, "unknown")
 
 
 async def versions(request: Request) -> Response:
@@ -184,5 +264,9 @@ routes = [
     Route("/services/data/{version}/sobjects/{sobject}", collection, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/", collection, methods=ALL_METHODS),
     Route("/services/data/{version}/sobjects/{sobject}/{record_id}", row, methods=ALL_METHODS),
+    Route("/services/data/{version}/sobjects/{sobject}/{field}/{value}", upsert, methods=ALL_METHODS),
+    Route("/services/data/{version}/query", soql_query, methods=ALL_METHODS),
+    Route("/services/data/{version}/query/", soql_query, methods=ALL_METHODS),
+    Route("/services/data/{version}/query/{locator}", soql_query_more, methods=ALL_METHODS),
     Route("/services/data/{version}/{rest:path}", unknown, methods=ALL_METHODS),
 ]

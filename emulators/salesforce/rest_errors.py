@@ -124,3 +124,51 @@ def malformed_id(field: str, label: str, value: object) -> ApiError:
 
 def bad_reference(field: str) -> ApiError:
     return ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [field])
+
+
+def duplicate_value(field: str, record_id: str) -> ApiError:
+    """A unique field's value already held by another record (shape of a peer capture, unverified)."""
+    return ApiError(
+        400,
+        "DUPLICATE_VALUE",
+        f"duplicate value found: {field} duplicates value on record with id: {record_id}",
+        [],
+    )
+
+
+def not_external_id(field: str, sobject: str) -> ApiError:
+    """Upsert on a field that exists but is not an External ID (message seen in peers, unverified)."""
+    return ApiError(
+        400,
+        "INVALID_FIELD",
+        f"Field name provided, {field} is not an External ID or indexed field for {sobject}",
+    )
+
+
+def external_id_in_body(field: str) -> ApiError:
+    """The upsert's external id field repeated in the body: documented as an error; its code
+    and message are unverified (docs/salesforce.md#upsert-by-external-id)."""
+    return ApiError(
+        400,
+        "INVALID_FIELD",
+        f"The external ID field {field} is given in the URL; it must not be in the request body",
+        [field],
+    )
+
+
+class MultipleMatches(ApiError):
+    """HTTP 300: an upsert's external id matched several records; nothing was written.
+
+    The documented body is "a list of the records that matched"; its exact shape is
+    unverified, we send their REST URLs (docs/salesforce.md#upsert-by-external-id).
+    """
+
+    def __init__(self, sobject: str, record_ids: list[str]) -> None:
+        super().__init__(300, "MULTIPLE_CHOICES", "external ID matches more than one record")
+        self.sobject = sobject
+        self.record_ids = record_ids
+        self.version = "v65.0"  # the REST handler sets the request's version
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        base = f"/services/data/{self.version}/sobjects/{self.sobject}"
+        return JSONResponse([f"{base}/{i}" for i in self.record_ids], status_code=300, headers=headers)

@@ -14,26 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
+from emulators.salesforce import SalesforceEmulator
 from gateway import salesforce_ids
 from gateway.clients.salesforce.client import SalesforceClient, split_comment
 from gateway.clients.salesforce.errors import InvalidUserToken, SalesforceApiError, SalesforceRetryableError
 from gateway.errors import ConfigurationError, PermanentError, RetryableError
-from tests.support.salesforce import INSTANCE, asgi_client, emulator_app, other_private_key, rsa_pair
+from tests.support.salesforce import INSTANCE, client_for, other_private_key, rsa_pair
 
 pytestmark = pytest.mark.anyio
 
 
-def client_for(
-    emulator_config: SalesforceEmulatorConfig | None = None, **options: object
-) -> tuple[SalesforceClient, SalesforceEmulator]:
-    app, emulator = emulator_app(emulator_config)
-    settings: dict[str, Any] = {"client_secret": "emulator-client-secret"} | options
-    client = SalesforceClient(INSTANCE, "emulator-client-id", http=asgi_client(app), **settings)
-    return client, emulator
-
-
-def jwt_client(**options: object) -> tuple[SalesforceClient, SalesforceEmulator]:
+def jwt_client(**options: Any) -> tuple[SalesforceClient, SalesforceEmulator]:
     return client_for(
         None,
         client_secret=None,

@@ -607,3 +607,30 @@ def test_simple_salesforce_logs_in_with_client_credentials_and_creates_a_case() 
     assert fetched["Subject"] == "From simple-salesforce"
     assert emulator.records.cases[created["id"]]["OwnerId"] == emulator.integration_user.id
     assert emulator.tokens.grants == ["client_credentials"]
+
+
+def test_simple_salesforce_upserts_by_external_id_and_queries_every_page() -> None:
+    app, emulator = emulator_app(SalesforceEmulatorConfig(query_batch_size=2))
+    with served(app) as port:
+        session = requests.Session()
+        session.mount("https://", LoopbackAdapter(port))
+        sf: Any = Salesforce(
+            consumer_key="emulator-client-id",
+            consumer_secret="emulator-client-secret",
+            domain="acme.my",
+            version="65.0",
+            session=session,
+        )
+        quiet = {"Sforce-Auto-Assign": "FALSE"}
+        inserted = sf.Case.upsert("IM_Ticket_Id__c/ticket-1", {"Subject": "First"}, headers=quiet)
+        updated = sf.Case.upsert("IM_Ticket_Id__c/ticket-1", {"Subject": "First, again"}, headers=quiet)
+        for n in (2, 3):
+            sf.Case.upsert(f"IM_Ticket_Id__c/ticket-{n}", {"Subject": f"Ticket {n}"}, headers=quiet)
+        one = sf.query("SELECT Id, Subject FROM Case WHERE IM_Ticket_Id__c = 'TICKET-1'")
+        every = sf.query_all("SELECT IM_Ticket_Id__c FROM Case ORDER BY IM_Ticket_Id__c DESC")
+        session.close()
+    assert (inserted, updated) == (201, 200)
+    assert len(emulator.records.cases) == 3
+    assert [r["Subject"] for r in one["records"]] == ["First, again"]
+    assert [r["IM_Ticket_Id__c"] for r in every["records"]] == ["ticket-3", "ticket-2", "ticket-1"]
+    assert (every["totalSize"], every["done"]) == (3, True)

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig, create_app
+from gateway.clients.salesforce.client import SalesforceClient
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "salesforce"
 INSTANCE = "https://acme.my.salesforce.com"
@@ -94,6 +96,19 @@ def emulator_app(
 
 def asgi_client(app: Starlette, base_url: str = INSTANCE) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+def client_for(
+    emulator_config: SalesforceEmulatorConfig | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **options: object,
+) -> tuple[SalesforceClient, SalesforceEmulator]:
+    """The gateway's real client on a fresh emulator, in-process (``transport`` may wrap it)."""
+    app, emulator = emulator_app(emulator_config)
+    http = httpx.AsyncClient(transport=transport) if transport else asgi_client(app)
+    settings: dict[str, Any] = {"client_secret": "emulator-client-secret"} | options
+    return SalesforceClient(INSTANCE, "emulator-client-id", http=http, **settings), emulator
 
 
 async def bearer(client: httpx.AsyncClient, config: SalesforceEmulatorConfig) -> dict[str, str]:

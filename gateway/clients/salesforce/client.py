@@ -17,7 +17,10 @@ Rules it keeps:
   :class:`RetryableError`; other 4xx → :class:`PermanentError` with errorCode and message;
   tokens and secrets never appear in errors or logs;
 - ``Sforce-Auto-Assign: FALSE`` on every update, so a PATCH never reassigns a Case
-  (docs/salesforce.md#case-create-and-update);
+  (docs/salesforce.md#case-create-and-update); an upsert that finds its Case sends FALSE too,
+  since the header also acts on an upsert's update (docs/salesforce.md#upsert-by-external-id);
+- SOQL is built with :func:`~gateway.clients.salesforce.soql.soql_literal`, never by pasting
+  a value into the query;
 - CaseComment bodies are at most 4,000 UTF-8 bytes (:func:`split_comment` makes chunks;
   docs/salesforce.md#casecomment).
 """
@@ -27,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 
@@ -37,9 +42,11 @@ from gateway import salesforce_ids
 from gateway.clients.salesforce.auth import TokenProvider
 from gateway.clients.salesforce.errors import (
     InvalidUserToken,
+    SalesforceApiError,
     map_error,
 )
-from gateway.clients.salesforce.models import SalesforceUser, UserInfo
+from gateway.clients.salesforce.models import SalesforceUser, UpsertResult, UserInfo
+from gateway.clients.salesforce.soql import soql_literal
 from gateway.errors import PermanentError, RetryableError
 from gateway.observability import remote_call
 
@@ -47,6 +54,8 @@ log = logging.getLogger("gateway.clients.salesforce")
 
 COMMENT_MAX_BYTES = 4000
 BASE64_MAX_CHARS = 37_500_000  # JSON/base64 ContentVersion upload limit (docs/salesforce.md#files)
+_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")  # a field's API name, safe in a path and SOQL
+_NEXT_PAGE = re.compile(r"^/services/data/v[0-9]+\.[0-9]+/query/[A-Za-z0-9]+-[0-9]+$")
 
 
 def split_comment(text: str, limit: int = COMMENT_MAX_BYTES) -> list[str]:
@@ -129,6 +138,63 @@ class SalesforceClient:
         headers = {"Sforce-Auto-Assign": "TRUE" if self._auto_assign else "FALSE"}
         response = await self._call("POST", "/sobjects/Case", json=dict(fields), headers=headers)
         return _created_id(response)
+
+    async def upsert_case(
+        self, external_id_field: str, external_id: str, fields: Mapping[str, object]
+    ) -> UpsertResult:
+        """Insert the Case whose ``external_id_field`` is ``external_id``, or update it: never two.
+
+        One upsert answers whether it inserted (docs/salesforce.md#upsert-by-external-id), so a
+        retry after a lost answer finds the Case the first attempt made. It looks the Case up
+        first because ``Sforce-Auto-Assign`` also acts on the update an upsert can turn into:
+        the upsert carries the configured header (``auto_assign_on_create``) only when no Case
+        holds the value, and FALSE when one does, so a retried upsert never reassigns it.
+        Several matching Cases are a permanent error; so is the id field among ``fields``.
+        """
+        field = _checked_api_name(external_id_field)
+        if not external_id:
+            raise PermanentError(f"an empty {field} cannot identify a Case")
+        if any(name.lower() == field.lower() for name in fields):
+            raise PermanentError(f"{field} is the upsert key; it must not be among the fields")
+        soql = f"SELECT Id FROM Case WHERE {field} = {soql_literal(external_id)} LIMIT 2"
+        found = await self.query(soql)
+        if len(found) > 1:
+            raise _several_cases(field, external_id)
+        assign = self._auto_assign and not found
+        headers = {"Sforce-Auto-Assign": "TRUE" if assign else "FALSE"}
+        path = f"/sobjects/Case/{field}/{quote(external_id, safe='')}"
+        try:
+            response = await self._call(
+                "PATCH", path, json=dict(fields), headers=headers, operation="PATCH Case upsert"
+            )
+        except SalesforceApiError as exc:
+            if exc.status == 300:  # another writer got in between the look-up and the upsert
+                raise _several_cases(field, external_id) from None
+            raise
+        try:
+            body = response.json()
+            return UpsertResult(id=str(body["id"]), created=bool(body["created"]))
+        except (ValueError, KeyError, TypeError):
+            raise PermanentError(
+                f"Salesforce answered the upsert with HTTP {response.status_code} without id and created"
+            ) from None
+
+    async def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every record ``soql`` selects, following ``nextRecordsUrl`` page by page.
+
+        Records come without their ``attributes`` (type and URL): the caller named the object
+        in the query, and an API-versioned URL is no data to keep. Build ``soql`` with
+        :func:`~gateway.clients.salesforce.soql.soql_literal` for every value.
+        """
+        page = _query_page(await self._call("GET", "/query", params={"q": soql}))
+        records = list(page["records"])
+        while not page.get("done", True):
+            next_url = page.get("nextRecordsUrl")
+            if not isinstance(next_url, str) or not _NEXT_PAGE.match(next_url):
+                raise PermanentError("Salesforce answered a query page that is not done without a next page")
+            page = _query_page(await self._call("GET", next_url, operation="GET /query"))
+            records.extend(page["records"])
+        return [_without_attributes(r) for r in records]
 
     async def get_case(self, case_id: str) -> dict[str, Any]:
         response = await self._call("GET", f"/sobjects/Case/{_checked_id(case_id)}")
@@ -214,8 +280,10 @@ class SalesforceClient:
         json: object = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        operation: str | None = None,
     ) -> httpx.Response:
-        operation = f"{method} {path.split('/')[2] if path.startswith('/sobjects/') else path}"
+        """``path`` is under ``/services/data/vXX.X`` unless it starts with ``/services/``."""
+        operation = operation or f"{method} {path.split('/')[2] if path.startswith('/sobjects/') else path}"
         with remote_call("salesforce", operation):
             return await self._checked_call(
                 method, path, operation, json=json, headers=headers, params=params
@@ -231,7 +299,7 @@ class SalesforceClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        url = self._base + path
+        url = self._instance + path if path.startswith("/services/") else self._base + path
         token = await self._auth.token()
         response = await self._send(method, url, token, operation, json=json, headers=headers, params=params)
         if response.status_code == 401:
@@ -280,6 +348,40 @@ def _checked_id(value: str) -> str:
     if not salesforce_ids.is_valid(value):
         raise PermanentError(f"not a Salesforce id: {value[:40]!r}")
     return value
+
+
+def _checked_api_name(value: str) -> str:
+    """Refuse anything but a field API name before it goes into a URL path or SOQL."""
+    if not _API_NAME.match(value):
+        raise PermanentError(f"not a Salesforce field name: {value[:40]!r}")
+    return value
+
+
+def _several_cases(field: str, value: str) -> PermanentError:
+    return SalesforceApiError(
+        f"Salesforce upsert failed: more than one Case has {field} = {value[:80]!r} (HTTP 300); "
+        "an operator must merge or fix them",
+        status=300,
+        error_code="MULTIPLE_CHOICES",
+        fields=[field],
+    )
+
+
+def _query_page(response: httpx.Response) -> dict[str, Any]:
+    try:
+        page = response.json()
+    except ValueError:
+        page = None
+    if not isinstance(page, dict) or not isinstance(page.get("records"), list):
+        raise PermanentError(f"Salesforce answered a query with HTTP {response.status_code} without records")
+    return page
+
+
+def _without_attributes(record: object) -> Any:
+    """A record, and the related records inside it, minus every ``attributes`` entry."""
+    if isinstance(record, dict):
+        return {k: _without_attributes(v) for k, v in record.items() if k != "attributes"}
+    return record
 
 
 def _created_id(response: httpx.Response) -> str:

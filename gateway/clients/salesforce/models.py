@@ -25,3 +25,11 @@ class UserInfo:
     name: str | None
     email: str | None
     claims: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """The record an upsert wrote, and whether it inserted it (``created``) or updated it."""
+
+    id: str
+    created: bool
